@@ -1,0 +1,68 @@
+"""Settings: `toll.toml` (optional) overridden by `TOLL_*` environment variables, read once."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+CONFIG_FILE_ENV = "TOLL_CONFIG"
+
+
+class Settings(BaseSettings):
+    """Everything a run can be told; the defaults work with no file at all."""
+
+    model_config = SettingsConfigDict(env_prefix="TOLL_", extra="forbid")
+
+    # Where to read sources: unset means their upstream URLs; a folder means local copies laid
+    # out like ../shared/data.
+    source_dir: Path | None = None
+    warehouse: Path = Path("warehouse")
+    verify_checksums: bool = True
+
+    http_timeout_seconds: float = 60.0
+    http_retries: int = 4
+
+    # Share of names that reach the public lists (BBC/Mediazona's 45-65%).
+    coverage_low: float = Field(0.45, gt=0, le=1)
+    coverage_high: float = Field(0.65, gt=0, le=1)
+
+    # Records whose region cannot be mapped: above this share the gate fails.
+    max_unmapped_region_share: float = Field(0.05, ge=0, le=1)
+
+    @field_validator("source_dir", "warehouse", mode="after")
+    @classmethod
+    def _expand(cls, value: Path | None) -> Path | None:
+        return value.expanduser().resolve() if value is not None else None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = Path(os.environ.get(CONFIG_FILE_ENV, "toll.toml"))
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=toml_file),
+        )
+
+    def result_affecting(self) -> dict[str, float]:
+        """The settings that change published numbers, recorded with every snapshot."""
+        return {"coverage_low": self.coverage_low, "coverage_high": self.coverage_high}
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings; keyword overrides (from CLI flags) win over file and environment."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})

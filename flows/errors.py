@@ -1,0 +1,39 @@
+"""Errors a user can act on: each names the source, where in it, and what was expected."""
+
+from __future__ import annotations
+
+
+class TollError(Exception):
+    """Base of every error toll reports to the user without a traceback."""
+
+
+class SourceUnavailable(TollError):
+    def __init__(self, source: str, url: str, reason: str) -> None:
+        super().__init__(
+            f"source '{source}': cannot fetch {url}: {reason}. To run on local copies, set "
+            "TOLL_SOURCE_DIR (e.g. TOLL_SOURCE_DIR=../shared/data toll run) or `source_dir` in "
+            "toll.toml."
+        )
+        self.source, self.url = source, url
+
+
+class ChecksumMismatch(TollError):
+    def __init__(self, source: str, url: str, expected: str, actual: str) -> None:
+        super().__init__(
+            f"source '{source}': {url} has sha256 {actual}, expected {expected} (the pinned "
+            "file changed or the download is corrupt); nothing was stored"
+        )
+        self.source, self.url = source, url
+
+
+class SourceFormatError(TollError):
+    def __init__(self, source: str, file: str, where: str, expected: str) -> None:
+        super().__init__(f"source '{source}', file {file}: {where}: expected {expected}")
+        self.source, self.file = source, file
+
+
+class GateFailed(TollError):
+    def __init__(self, failures: list[str]) -> None:
+        listed = "\n  - ".join(failures)
+        super().__init__(f"quality gate failed, nothing published:\n  - {listed}")
+        self.failures = failures

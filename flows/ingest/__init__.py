@@ -1,0 +1,1 @@
+"""Ingest: fetch source files, keep them raw, parse each format into typed rows."""

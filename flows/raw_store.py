@@ -1,0 +1,134 @@
+"""The raw layer: fetched files kept byte for byte, their parsed rows as Parquet, a manifest.
+
+Layout under the warehouse:
+  raw/<source>/<fetched_at>/<file>                 the bytes as fetched (never rewritten)
+  raw/<source>/<fetched_at>/<file>.parquet         the parsed rows + file_sha256 + as_of
+  raw/<source>/<fetched_at>/<file>.rejected.parquet  rows that did not parse, with a reason
+  raw/_manifest/<fetched_at>-<source>-<sha12>.json one manifest entry per stored file
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq
+
+from flows.ingest.parsing import Parsed
+from flows.sources import Source, SourceFile
+
+MANIFEST_DIR = Path("raw") / "_manifest"
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    source: str
+    file: str
+    url: str
+    sha256: str
+    size: int
+    fetched_at: str
+    as_of: str
+    rows: int
+    rejected: int
+    raw_path: str
+    parquet_path: str
+    rejected_path: str | None
+
+    @property
+    def fetched_time(self) -> datetime:
+        return datetime.fromisoformat(self.fetched_at)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write to a sibling temporary file, fsync, then rename: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def write_parquet_atomic(frame: pl.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    pq.write_table(frame.to_arrow(), tmp, compression="zstd")
+    os.replace(tmp, path)
+
+
+def read_manifest(warehouse: Path) -> list[ManifestEntry]:
+    """Every stored raw file, oldest fetch first."""
+    folder = warehouse / MANIFEST_DIR
+    if not folder.is_dir():
+        return []
+    entries = [
+        ManifestEntry(**json.loads(p.read_text(encoding="utf-8")))
+        for p in sorted(folder.glob("*.json"))
+    ]
+    return sorted(entries, key=lambda e: (e.fetched_at, e.source, e.file))
+
+
+def known_sha256(warehouse: Path, source: str) -> dict[str, ManifestEntry]:
+    return {e.sha256: e for e in read_manifest(warehouse) if e.source == source}
+
+
+def store(
+    warehouse: Path,
+    spec: SourceFile,
+    url: str,
+    content: bytes,
+    sha256: str,
+    parsed: Parsed,
+    fetched_at: datetime,
+) -> ManifestEntry:
+    """Keep one fetched file and its parsed rows; the manifest entry is written last."""
+    stamp = fetched_at.strftime("%Y%m%dT%H%M%S%fZ")
+    as_of: date = spec.as_of or fetched_at.date()
+    folder = Path("raw") / spec.source / stamp
+    raw_path = folder / spec.name
+    parquet_path = folder / f"{spec.name}.parquet"
+    rejected_path = folder / f"{spec.name}.rejected.parquet" if parsed.rejected.height else None
+
+    write_atomic(warehouse / raw_path, content)
+    rows = parsed.rows.with_columns(
+        pl.lit(sha256).alias("file_sha256"), pl.lit(as_of).alias("as_of")
+    )
+    write_parquet_atomic(rows, warehouse / parquet_path)
+    if rejected_path is not None:
+        write_parquet_atomic(
+            parsed.rejected.with_columns(pl.lit(sha256).alias("file_sha256")),
+            warehouse / rejected_path,
+        )
+    entry = ManifestEntry(
+        source=spec.source,
+        file=spec.local,
+        url=url,
+        sha256=sha256,
+        size=len(content),
+        fetched_at=fetched_at.astimezone(UTC).isoformat(),
+        as_of=as_of.isoformat(),
+        rows=parsed.rows.height,
+        rejected=parsed.rejected.height,
+        raw_path=raw_path.as_posix(),
+        parquet_path=parquet_path.as_posix(),
+        rejected_path=rejected_path.as_posix() if rejected_path else None,
+    )
+    name = f"{stamp}-{spec.source}-{sha256[:12]}.json"
+    write_atomic(warehouse / MANIFEST_DIR / name, json.dumps(asdict(entry), indent=1).encode())
+    return entry
+
+
+def entries_in_use(warehouse: Path, source: Source) -> list[ManifestEntry]:
+    """The raw files a build reads: every vintage, or the newest content of each file."""
+    stored = [e for e in read_manifest(warehouse) if e.source == source.name]
+    latest: dict[str, ManifestEntry] = {}
+    for entry in stored:  # oldest first, so later fetches win
+        key = entry.as_of if source.keep_all_vintages else entry.file
+        latest[key] = entry
+    return sorted(latest.values(), key=lambda e: (e.as_of, e.file))

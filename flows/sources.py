@@ -1,0 +1,77 @@
+"""The source catalogue (`sources.toml`): what each source is and where its files live."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path, PurePosixPath
+
+from flows.config import Settings
+
+CATALOGUE = Path(__file__).with_name("sources.toml")
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    source: str
+    local: str
+    url: str
+    sha256: str | None = None
+    as_of: date | None = None
+
+    @property
+    def name(self) -> str:
+        return PurePosixPath(self.local).name
+
+    def location(self, settings: Settings) -> str:
+        """The URL a run reads: upstream, or file:// under the source folder."""
+        if settings.source_dir is None:
+            return self.url
+        return (settings.source_dir / self.local).as_uri()
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    title: str
+    format: str
+    licence: str
+    files: tuple[SourceFile, ...]
+    keep_all_vintages: bool = False
+
+
+def _safe_relative(source: str, local: str) -> str:
+    # A catalogue entry must never read or write outside the source folder / warehouse.
+    path = PurePosixPath(local)
+    if path.is_absolute() or ".." in path.parts or not path.parts:
+        raise ValueError(f"source '{source}': local path {local!r} must be relative, without '..'")
+    return local
+
+
+def load_catalogue(path: Path = CATALOGUE) -> dict[str, Source]:
+    """Parse the catalogue; order of sources and files is kept as written."""
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))["sources"]
+    catalogue: dict[str, Source] = {}
+    for name, spec in raw.items():
+        if not name.isidentifier():
+            raise ValueError(f"source name {name!r} must be a plain identifier")
+        files = tuple(
+            SourceFile(
+                source=name,
+                local=_safe_relative(name, f["local"]),
+                url=f["url"],
+                sha256=f.get("sha256"),
+                as_of=date.fromisoformat(f["as_of"]) if "as_of" in f else None,
+            )
+            for f in spec["files"]
+        )
+        catalogue[name] = Source(
+            name,
+            spec["title"],
+            spec["format"],
+            spec["licence"],
+            files,
+            keep_all_vintages=spec.get("keep", "latest") == "all",
+        )
+    return catalogue

@@ -1,0 +1,75 @@
+-- grain: one row per ISO week (Monday week_start) from 2022-W08
+-- key: week_start
+with weeks as (
+    select * from dim_week
+),
+
+daily as (
+    select * from fct_daily_losses
+),
+
+probate as (
+    select * from stg_weekly_named
+),
+
+per_week as (
+    select
+        date_trunc('week', "date")::date as week_start,
+        sum(named_deaths)::bigint as named_deaths,
+        count(named_deaths) as days_with_named_data,
+        bool_or(provisional) as provisional,
+        sum(claimed_personnel)::bigint as claimed_personnel,
+        -- area at the end of the week: the last day of it that has a value
+        arg_max(occupied_km2, "date") filter (where occupied_km2 is not null) as occupied_km2,
+        max(as_of) as as_of,
+    from daily
+    group by 1
+),
+
+measured as (
+    select
+        -- keys
+        weeks.week_start,
+        weeks.iso_year,
+        weeks.iso_week,
+        -- named deaths (latest Mediazona vintage, by date of death)
+        per_week.named_deaths,
+        case when per_week.named_deaths is not null then
+            sum(per_week.named_deaths) over (order by weeks.week_start)::bigint
+        end as named_cumulative,
+        avg(per_week.named_deaths) over (
+            order by weeks.week_start rows between 3 preceding and current row
+        ) as rolling_4w_avg,
+        per_week.provisional,
+        per_week.days_with_named_data,
+        -- official claims and territory
+        per_week.claimed_personnel,
+        per_week.occupied_km2,
+        per_week.occupied_km2
+            - lag(per_week.occupied_km2) over (order by weeks.week_start) as km2_gained,
+        -- nowcast of reporting lag: filled by a later model
+        null::double as nowcast_deaths,
+        null::double as nowcast_deaths_low,
+        null::double as nowcast_deaths_high,
+        -- independent estimate and cross-check from the weekly series
+        probate.probate_estimate,
+        probate.probate_estimate_low,
+        probate.probate_estimate_high,
+        probate.named_deaths_now as named_deaths_weekly_series,
+        -- vintage
+        per_week.as_of,
+    from weeks
+    left join per_week on per_week.week_start = weeks.week_start
+    left join probate on probate.week_start = weeks.week_start
+),
+
+final as (
+    select
+        * exclude (as_of),
+        -- a week that lost ground or gained none has no meaningful cost per km²
+        case when km2_gained > 0 then named_deaths / km2_gained end as deaths_per_km2,
+        as_of,
+    from measured
+)
+
+select * from final order by week_start

@@ -1,0 +1,22 @@
+-- grain: one row per vintage (as_of) x day of death
+with source as (
+    select * from raw_mediazona_daily
+),
+
+renamed as (
+    select
+        -- keys
+        as_of,
+        "date" as death_date,
+        -- measures
+        change as named_deaths,
+        total as named_cumulative,
+        -- trailing days padded with zeros until the scrape: not real zeros
+        padded as provisional,
+        -- lineage
+        file_sha256,
+        source_row,
+    from source
+)
+
+select * from renamed
