@@ -2,7 +2,7 @@
 
 import os
 
-# This machine (and many newsroom laptops) has no internet: Prefect telemetry must never block a run.
+# Offline machines (like many newsroom laptops): Prefect telemetry must never block a run.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 

@@ -50,7 +50,9 @@ def _identifiers(sql: str) -> set[str]:
 
 def discover(sql_dir: Path = SQL_DIR) -> dict[str, Model]:
     """Every model under sql/, with its dependencies on other models and raw views."""
-    files = {p.stem: (layer, p) for layer in LAYERS for p in sorted((sql_dir / layer).glob("*.sql"))}
+    files = {
+        p.stem: (layer, p) for layer in LAYERS for p in sorted((sql_dir / layer).glob("*.sql"))
+    }
     models: dict[str, Model] = {}
     for name, (layer, path) in files.items():
         sql = path.read_text(encoding="utf-8")

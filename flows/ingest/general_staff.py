@@ -7,6 +7,7 @@ import json
 from flows.errors import SourceFormatError
 from flows.ingest.parsing import Parsed, decode_text, records_to_strings, type_columns
 
+# POW was only reported until 2022-04-27.
 SCHEMA = {"date": "date", "day": "int", "personnel": "int", "personnel*": "str", "POW": "int"}
 
 
@@ -18,5 +19,5 @@ def parse_personnel(source: str, file: str, content: bytes) -> Parsed:
         raise SourceFormatError(
             source, file, f"line {exc.lineno}, column {exc.colno}", f"valid JSON ({exc.msg})"
         ) from exc
-    frame = records_to_strings(source, file, records, list(SCHEMA))
+    frame = records_to_strings(source, file, records, list(SCHEMA), optional={"POW"})
     return type_columns(frame, SCHEMA, not_null={"date", "personnel"})

@@ -56,7 +56,9 @@ def read_csv_strings(
         )
     except pl.exceptions.PolarsError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise SourceFormatError(source, file, "CSV structure", f"well-formed CSV ({first})") from exc
+        raise SourceFormatError(
+            source, file, "CSV structure", f"well-formed CSV ({first})"
+        ) from exc
     check_columns(source, file, frame.columns, required)
     if frame.height == 0:
         raise SourceFormatError(source, file, "no data rows after the header", "at least one row")
@@ -75,7 +77,7 @@ def check_columns(source: str, file: str, found: list[str], required: list[str])
 
 
 def records_to_strings(
-    source: str, file: str, records: object, required: list[str]
+    source: str, file: str, records: object, required: list[str], optional: set[str] = frozenset()
 ) -> pl.DataFrame:
     """A JSON array of objects as string columns, one per required key."""
     if not isinstance(records, list) or not records:
@@ -88,7 +90,7 @@ def records_to_strings(
             value = record.get(key)
             columns[key].append(None if value is None else str(value))
     frame = pl.DataFrame(columns, schema={k: pl.String for k in required})
-    missing = [k for k in required if frame[k].null_count() == frame.height]
+    missing = [k for k in required if k not in optional and frame[k].null_count() == frame.height]
     if missing:
         raise SourceFormatError(source, file, f"key(s) {missing} absent in every record", "present")
     return frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
@@ -127,9 +129,9 @@ def type_columns(
     rejected = bad.select(
         ROW,
         "reason",
-        pl.struct(originals).map_elements(
-            lambda row: json.dumps(row, ensure_ascii=False), return_dtype=pl.String
-        ).alias("raw_row")
+        pl.struct(originals)
+        .map_elements(lambda row: json.dumps(row, ensure_ascii=False), return_dtype=pl.String)
+        .alias("raw_row")
         if bad.height
         else pl.lit(None, pl.String).alias("raw_row"),
     )

@@ -11,6 +11,12 @@ renamed as (
         file_sha256,
         source_row,
     from source
+),
+
+one_per_day as (
+    -- the file repeats 2026-04-04 with the same area: keep the later row of a repeated day
+    select * from renamed
+    qualify row_number() over (partition by area_date order by source_row desc) = 1
 )
 
-select * from renamed
+select * from one_per_day

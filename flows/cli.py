@@ -1,0 +1,153 @@
+"""The `toll` command line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from flows.config import load_settings
+from flows.errors import TollError
+
+app = typer.Typer(
+    help="toll: defensible fact tables of Russian military losses.", no_args_is_help=True
+)
+console = Console()
+err = Console(stderr=True)
+
+SourceDir = Annotated[
+    Path | None, typer.Option(help="Read sources from local copies (e.g. ../shared/data).")
+]
+Warehouse = Annotated[Path | None, typer.Option(help="Warehouse folder (default ./warehouse).")]
+
+
+@app.command()
+def run(
+    source_dir: SourceDir = None,
+    warehouse: Warehouse = None,
+    demo: Annotated[
+        bool, typer.Option(help="Run on generated sample sources, into ./warehouse-demo.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Run the nightly flow: fetch, build, gate and publish."""
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    settings = load_settings(source_dir=source_dir, warehouse=warehouse)
+    if demo:
+        from flows.sample_sources import write_sample_sources
+
+        target = settings.warehouse if warehouse else Path("warehouse-demo").resolve()
+        sample_dir = write_sample_sources(target / "sample-sources")
+        settings = load_settings(source_dir=sample_dir, warehouse=target, verify_checksums=False)
+    from flows.headline import headline
+    from flows.nightly import nightly
+
+    where = settings.source_dir or "upstream URLs"
+    err.print(f"toll: nightly run, sources from {where}, warehouse {settings.warehouse}")
+    started = time.monotonic()
+    try:
+        result = nightly(settings=settings)
+    except TollError as exc:
+        err.print(f"[red]toll: {exc}[/red]")
+        raise typer.Exit(1) from None
+    figures = headline(Path(result["snapshot"]))
+    elapsed = time.monotonic() - started
+    if as_json:
+        console.print_json(json.dumps({**result, **figures, "seconds": elapsed}, default=str))
+        return
+    _print_headline(result, figures, elapsed)
+
+
+def _print_headline(result: dict, figures: dict, elapsed: float) -> None:
+    snapshot = Path(result["snapshot"])
+    console.print(f"Published snapshot {snapshot.name} in {elapsed:.1f} s")
+    console.print(f"  tables: {snapshot.parent.parent / 'current'} (Parquet + toll.duckdb)")
+    if result["new_files"] == 0:
+        console.print("  no source changed since the last run: nothing was parsed again")
+    table = Table(title=f"Named deaths by date of death (Mediazona vintage {figures['as_of']})")
+    table.add_column("year")
+    table.add_column("named deaths", justify="right")
+    table.add_column("claimed personnel (UA GS)", justify="right")
+    for year in sorted(set(figures["named_by_year"]) | set(figures["claimed_by_year"])):
+        named = figures["named_by_year"].get(year)
+        claimed = figures["claimed_by_year"].get(year)
+        table.add_row(
+            str(year),
+            f"{named:,}" if named is not None else "-",
+            f"{claimed:,}" if claimed else "-",
+        )
+    table.add_row("total", f"{figures['named_total']:,}", "")
+    console.print(table)
+    week = figures["latest_complete_week"]
+    if week:
+        console.print(
+            f"Latest complete week: {week[0]} with {week[1]:,} named deaths "
+            "(recent weeks grow for months as obituaries appear)"
+        )
+
+
+@app.command()
+def sources(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List the declared sources and where each is read from."""
+    from flows.sources import load_catalogue
+
+    settings = load_settings()
+    catalogue = load_catalogue()
+    if as_json:
+        console.print_json(
+            json.dumps(
+                {
+                    s.name: {
+                        "title": s.title,
+                        "licence": s.licence,
+                        "files": [f.location(settings) for f in s.files],
+                    }
+                    for s in catalogue.values()
+                }
+            )
+        )
+        return
+    table = Table("source", "files", "first file", "licence")
+    for s in catalogue.values():
+        table.add_row(s.name, str(len(s.files)), s.files[0].location(settings), s.licence)
+    console.print(table)
+
+
+@app.command()
+def snapshots(warehouse: Warehouse = None) -> None:
+    """List published snapshots, newest last."""
+    from flows.publish import current_snapshot, list_snapshots
+
+    settings = load_settings(warehouse=warehouse)
+    current = current_snapshot(settings.warehouse)
+    table = Table("snapshot", "published at", "expectations", "failed warnings", "current")
+    for meta in list_snapshots(settings.warehouse):
+        table.add_row(
+            meta["snapshot"],
+            meta["published_at"],
+            str(meta["gate"]["expectations"]),
+            str(meta["gate"]["failed_warnings"]),
+            "*" if current and current.name == meta["snapshot"] else "",
+        )
+    console.print(table)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING)
+    try:
+        app()
+    except TollError as exc:
+        err.print(f"toll: {exc}")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

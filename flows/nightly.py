@@ -1,0 +1,140 @@
+"""The Prefect flows: fetch -> stage and model -> validate -> publish."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+
+from flows import __version__
+from flows.config import Settings
+from flows.errors import GateFailed
+from flows.gate import Check, blocking, run_gate
+from flows.ingest.collect import SourceOutcome, ingest_source
+from flows.models import Model
+from flows.publish import publish, warehouse_lock
+from flows.raw_store import entries_in_use
+from flows.sources import Source, load_catalogue
+from flows.warehouse import build_models, connect
+
+
+@task(name="fetch", retries=0, cache_policy=NO_CACHE, task_run_name="fetch-{source.name}")
+def fetch_task(settings: Settings, source: Source, fetched_at: datetime) -> SourceOutcome:
+    logger = get_run_logger()
+    outcome = ingest_source(settings, source, fetched_at)
+    unchanged = len(outcome.files) - len(outcome.new)
+    logger.info(
+        "%s: %d new file(s) parsed, %d unchanged (not parsed again)",
+        source.name,
+        len(outcome.new),
+        unchanged,
+    )
+    for item in outcome.new:
+        if item.rejected:
+            logger.warning("%s: %d row(s) quarantined in %s", source.name, item.rejected, item.file)
+    return outcome
+
+
+@flow(name="nightly", flow_run_name="nightly-{run_date}", log_prints=False)
+def nightly(settings: Settings, run_date: date | None = None) -> dict:
+    """Fetch what changed, rebuild every model, gate it, publish a new snapshot."""
+    logger = get_run_logger()
+    run_date = run_date or datetime.now(UTC).date()
+    catalogue = load_catalogue()
+    warehouse = settings.warehouse
+    with warehouse_lock(warehouse):
+        fetched_at = datetime.now(UTC)
+        outcomes = [fetch_task(settings, source, fetched_at) for source in catalogue.values()]
+        new_files = sum(len(o.new) for o in outcomes)
+        if new_files == 0:
+            logger.info("no source changed: nothing parsed again; rebuilding from the raw layer")
+
+        work = warehouse / "work"
+        work.mkdir(parents=True, exist_ok=True)
+        database = work / f"build-{fetched_at.strftime('%Y%m%dT%H%M%S%fZ')}.duckdb"
+        con = connect(database)
+        try:
+            models = build_task(con, settings, catalogue)
+            checks = validate_task(con, settings, run_date)
+            failed = blocking(checks)
+            if failed:
+                raise GateFailed([c.describe() for c in failed])
+            sources = {
+                s.name: [
+                    {"file": e.file, "sha256": e.sha256, "as_of": e.as_of, "url": e.url}
+                    for e in entries_in_use(warehouse, s)
+                ]
+                for s in catalogue.values()
+            }
+            snapshot = publish_task(con, settings, models, checks, sources)
+        finally:
+            con.close()
+            database.unlink(missing_ok=True)
+    summary = _summary(outcomes, checks, snapshot)
+    create_markdown_artifact(markdown=summary, key="nightly-summary", description="toll run")
+    logger.info("published %s", snapshot)
+    return {"snapshot": str(snapshot), "new_files": new_files}
+
+
+@task(name="build-models", cache_policy=NO_CACHE)
+def build_task(con, settings: Settings, catalogue: dict[str, Source]) -> list[Model]:
+    logger = get_run_logger()
+    return build_models(
+        con, settings.warehouse, catalogue, on_model=lambda m: logger.info("built %s", m.name)
+    )
+
+
+@task(name="validate", cache_policy=NO_CACHE)
+def validate_task(con, settings: Settings, run_date: date) -> list[Check]:
+    logger = get_run_logger()
+    codes = [row[0] for row in con.execute("select region_code from dim_region").fetchall()]
+    checks = run_gate(
+        con,
+        {
+            "run_date": run_date,
+            "region_codes": codes,
+            "mapped_region_share": 1 - settings.max_unmapped_region_share,
+        },
+    )
+    for check in checks:
+        if not check.success:
+            log = logger.error if check.severity == "error" else logger.warning
+            log("%s: %s", check.severity, check.describe())
+    logger.info("%d expectations, %d failed", len(checks), sum(not c.success for c in checks))
+    return checks
+
+
+@task(name="publish", cache_policy=NO_CACHE)
+def publish_task(
+    con, settings: Settings, models: list[Model], checks: list[Check], sources: dict
+) -> Path:
+    metadata = {
+        "toll_version": __version__,
+        "published_at": datetime.now(UTC).isoformat(),
+        "settings": settings.result_affecting(),
+        "sources": sources,
+        "gate": {
+            "expectations": len(checks),
+            "failed_errors": len(blocking(checks)),
+            "failed_warnings": sum(not c.success and c.severity == "warning" for c in checks),
+        },
+    }
+    return publish(con, settings.warehouse, models, metadata)
+
+
+def _summary(outcomes: list[SourceOutcome], checks: list[Check], snapshot: Path) -> str:
+    lines = [
+        f"# toll run: snapshot `{snapshot.name}`",
+        "",
+        "| source | new | unchanged |",
+        "|---|---|---|",
+    ]
+    for o in outcomes:
+        lines.append(f"| {o.source} | {len(o.new)} | {len(o.files) - len(o.new)} |")
+    failed = [c for c in checks if not c.success]
+    lines += ["", f"{len(checks)} expectations, {len(failed)} failed:"]
+    lines += [f"- {c.severity}: {c.describe()}" for c in failed]
+    return "\n".join(lines)

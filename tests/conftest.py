@@ -1,0 +1,29 @@
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
+SHARED_DATA = Path(
+    os.environ.get("TOLL_TEST_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+)
+
+
+@pytest.fixture(scope="session")
+def real_data() -> Path:
+    """../shared/data; under CI its absence is a failure, elsewhere a clear skip."""
+    if not (SHARED_DATA / "SHA256SUMS").exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"real data not found at {SHARED_DATA} (set TOLL_TEST_DATA)")
+        pytest.skip(f"real data not found at {SHARED_DATA} (set TOLL_TEST_DATA)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session", autouse=True)
+def prefect_harness(tmp_path_factory):
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
