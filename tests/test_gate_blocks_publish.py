@@ -26,23 +26,25 @@ def test_demo_run_publishes(sample_settings):
     assert (snapshot / "fct_weekly_losses.parquet").exists()
 
 
-def test_failed_error_expectation_keeps_previous_snapshot(sample_settings, tmp_path, monkeypatch):
-    nightly(settings=sample_settings)
-    before = current_snapshot(sample_settings.warehouse)
-
-    strict = tmp_path / "expectations"
-    shutil.copytree(gate.EXPECTATIONS_DIR, strict)
-    suite = json.loads((strict / "fct_weekly_losses.json").read_text())
+def _suites_with_extra_check(folder, monkeypatch, severity: str) -> None:
+    """Copy the real suites and add a check no weekly row can pass, at the given severity."""
+    shutil.copytree(gate.EXPECTATIONS_DIR, folder)
+    suite = json.loads((folder / "fct_weekly_losses.json").read_text())
     suite["expectations"].append(
         {
             "type": "expect_column_values_to_be_between",
             "kwargs": {"column": "named_deaths", "max_value": 1},
-            "meta": {"severity": "error"},
+            "meta": {"severity": severity},
         }
     )
-    (strict / "fct_weekly_losses.json").write_text(json.dumps(suite))
-    monkeypatch.setattr(gate, "EXPECTATIONS_DIR", strict)
-    monkeypatch.setattr(gate.load_suites, "__defaults__", (strict,))
+    (folder / "fct_weekly_losses.json").write_text(json.dumps(suite))
+    monkeypatch.setattr(gate.load_suites, "__defaults__", (folder,))
+
+
+def test_failed_error_expectation_keeps_previous_snapshot(sample_settings, tmp_path, monkeypatch):
+    nightly(settings=sample_settings)
+    before = current_snapshot(sample_settings.warehouse)
+    _suites_with_extra_check(tmp_path / "expectations", monkeypatch, "error")
 
     with pytest.raises(GateFailed, match="fct_weekly_losses.named_deaths"):
         nightly(settings=sample_settings)
@@ -51,18 +53,7 @@ def test_failed_error_expectation_keeps_previous_snapshot(sample_settings, tmp_p
 
 
 def test_warning_is_reported_but_publishes(sample_settings, tmp_path, monkeypatch):
-    lenient = tmp_path / "expectations"
-    shutil.copytree(gate.EXPECTATIONS_DIR, lenient)
-    suite = json.loads((lenient / "fct_weekly_losses.json").read_text())
-    suite["expectations"].append(
-        {
-            "type": "expect_column_values_to_be_between",
-            "kwargs": {"column": "named_deaths", "max_value": 1},
-            "meta": {"severity": "warning"},
-        }
-    )
-    (lenient / "fct_weekly_losses.json").write_text(json.dumps(suite))
-    monkeypatch.setattr(gate.load_suites, "__defaults__", (lenient,))
+    _suites_with_extra_check(tmp_path / "expectations", monkeypatch, "warning")
     nightly(settings=sample_settings)
     meta = list_snapshots(sample_settings.warehouse)[-1]
     assert meta["gate"]["failed_warnings"] >= 1
