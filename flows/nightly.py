@@ -10,7 +10,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from flows import __version__
-from flows.config import Settings
+from flows.config import Settings, load_settings
 from flows.errors import GateFailed
 from flows.gate import Check, blocking, run_gate
 from flows.ingest.collect import SourceOutcome, ingest_source
@@ -39,9 +39,10 @@ def fetch_task(settings: Settings, source: Source, fetched_at: datetime) -> Sour
 
 
 @flow(name="nightly", flow_run_name="nightly-{run_date}", log_prints=False)
-def nightly(settings: Settings, run_date: date | None = None) -> dict:
+def nightly(settings: Settings | None = None, run_date: date | None = None) -> dict:
     """Fetch what changed, rebuild every model, gate it, publish a new snapshot."""
     logger = get_run_logger()
+    settings = settings or load_settings()
     run_date = run_date or datetime.now(UTC).date()
     catalogue = load_catalogue()
     warehouse = settings.warehouse
@@ -73,6 +74,8 @@ def nightly(settings: Settings, run_date: date | None = None) -> dict:
         finally:
             con.close()
             database.unlink(missing_ok=True)
+            if not any(work.iterdir()):
+                work.rmdir()
     summary = _summary(outcomes, checks, snapshot)
     create_markdown_artifact(markdown=summary, key="nightly-summary", description="toll run")
     logger.info("published %s", snapshot)
