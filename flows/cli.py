@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -37,10 +38,20 @@ def run(
         bool, typer.Option(help="Run on generated sample sources, into ./warehouse-demo.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option(
+            "--as-of",
+            formats=["%Y-%m-%d"],
+            help="Build from the data as it stood on this date (older vintages only).",
+        ),
+    ] = None,
 ) -> None:
     """Run the nightly flow: fetch, build, gate and publish."""
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    settings = load_settings(source_dir=source_dir, warehouse=warehouse)
+    settings = load_settings(
+        source_dir=source_dir, warehouse=warehouse, as_of=as_of.date() if as_of else None
+    )
     if demo:
         from flows.sample_sources import write_sample_sources
 

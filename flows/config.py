@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 
 from pydantic import Field, field_validator
@@ -26,6 +27,9 @@ class Settings(BaseSettings):
     source_dir: Path | None = None
     warehouse: Path = Path("warehouse")
     verify_checksums: bool = True
+    # Build the tables as the data stood on this date: only raw files (vintages) whose as-of
+    # date is on or before it. Unset means everything fetched so far.
+    as_of: date | None = None
 
     http_timeout_seconds: float = 60.0
     http_retries: int = 4
@@ -58,9 +62,13 @@ class Settings(BaseSettings):
             TomlConfigSettingsSource(settings_cls, toml_file=toml_file),
         )
 
-    def result_affecting(self) -> dict[str, float]:
+    def result_affecting(self) -> dict[str, object]:
         """The settings that change published numbers, recorded with every snapshot."""
-        return {"coverage_low": self.coverage_low, "coverage_high": self.coverage_high}
+        return {
+            "coverage_low": self.coverage_low,
+            "coverage_high": self.coverage_high,
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+        }
 
 
 def load_settings(**overrides: object) -> Settings:

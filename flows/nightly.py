@@ -66,7 +66,7 @@ def nightly(settings: Settings | None = None, run_date: date | None = None) -> d
             sources = {
                 s.name: [
                     {"file": e.file, "sha256": e.sha256, "as_of": e.as_of, "url": e.url}
-                    for e in entries_in_use(warehouse, s)
+                    for e in entries_in_use(warehouse, s, settings.as_of)
                 ]
                 for s in catalogue.values()
             }
@@ -86,7 +86,11 @@ def nightly(settings: Settings | None = None, run_date: date | None = None) -> d
 def build_task(con, settings: Settings, catalogue: dict[str, Source]) -> list[Model]:
     logger = get_run_logger()
     return build_models(
-        con, settings.warehouse, catalogue, on_model=lambda m: logger.info("built %s", m.name)
+        con,
+        settings.warehouse,
+        catalogue,
+        on_model=lambda m: logger.info("built %s", m.name),
+        as_of=settings.as_of,
     )
 
 

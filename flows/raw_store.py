@@ -124,11 +124,23 @@ def store(
     return entry
 
 
-def entries_in_use(warehouse: Path, source: Source) -> list[ManifestEntry]:
-    """The raw files a build reads: every vintage, or the newest content of each file."""
-    stored = [e for e in read_manifest(warehouse) if e.source == source.name]
-    latest: dict[str, ManifestEntry] = {}
-    for entry in stored:  # oldest first, so later fetches win
-        key = entry.as_of if source.keep_all_vintages else entry.file
-        latest[key] = entry
-    return sorted(latest.values(), key=lambda e: (e.as_of, e.file))
+def entries_in_use(
+    warehouse: Path, source: Source, as_of: date | None = None
+) -> list[ManifestEntry]:
+    """The raw files a build reads: every vintage, or the newest content of each file.
+
+    With `as_of`, the data as it stood then: vintages after it are left out; a single-file
+    source uses its newest content from on or before it, or its oldest when none is that old
+    (reference tables such as the census exist in one version only).
+    """
+    stored = [e for e in read_manifest(warehouse) if e.source == source.name]  # oldest first
+    cutoff = as_of.isoformat() if as_of else None
+    if source.keep_all_vintages:
+        latest = {e.as_of: e for e in stored if cutoff is None or e.as_of <= cutoff}
+        return sorted(latest.values(), key=lambda e: (e.as_of, e.file))
+    chosen: dict[str, ManifestEntry] = {}
+    for entry in stored:
+        kept = chosen.get(entry.file)
+        if kept is None or cutoff is None or entry.as_of <= cutoff:
+            chosen[entry.file] = entry
+    return sorted(chosen.values(), key=lambda e: (e.as_of, e.file))

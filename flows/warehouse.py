@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -18,14 +19,18 @@ def connect(path: Path | str = ":memory:") -> duckdb.DuckDBPyConnection:
 
 
 def register_raw_views(
-    con: duckdb.DuckDBPyConnection, warehouse: Path, catalogue: dict[str, Source]
+    con: duckdb.DuckDBPyConnection,
+    warehouse: Path,
+    catalogue: dict[str, Source],
+    as_of: date | None = None,
 ) -> dict[str, int]:
     """One view `raw_<source>` over the Parquet files in use; returns files per source."""
     used: dict[str, int] = {}
     for source in catalogue.values():
-        entries = entries_in_use(warehouse, source)
+        entries = entries_in_use(warehouse, source, as_of)
         if not entries:
-            raise ValueError(f"source '{source.name}' has no raw data yet: fetch it first")
+            when = f" as of {as_of}" if as_of else " yet"
+            raise ValueError(f"source '{source.name}' has no raw data{when}: fetch it first")
         # Views cannot take parameters: paths are quoted as SQL literals, and the view name
         # comes from the catalogue, where it is checked to be a plain identifier.
         paths = ", ".join(_literal(str(warehouse / e.parquet_path)) for e in entries)
@@ -42,8 +47,12 @@ def _literal(text: str) -> str:
 
 
 def build_models(
-    con: duckdb.DuckDBPyConnection, warehouse: Path, catalogue: dict[str, Source], on_model=None
+    con: duckdb.DuckDBPyConnection,
+    warehouse: Path,
+    catalogue: dict[str, Source],
+    on_model=None,
+    as_of: date | None = None,
 ) -> list[Model]:
-    register_raw_views(con, warehouse, catalogue)
+    register_raw_views(con, warehouse, catalogue, as_of)
     run_macros(con)
     return run_models(con, discover(), on_model=on_model)
