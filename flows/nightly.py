@@ -91,6 +91,7 @@ def build_task(con, settings: Settings, catalogue: dict[str, Source]) -> list[Mo
         catalogue,
         on_model=lambda m: logger.info("built %s", m.name),
         as_of=settings.as_of,
+        variables=settings.result_affecting(),
     )
 
 

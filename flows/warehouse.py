@@ -52,7 +52,13 @@ def build_models(
     catalogue: dict[str, Source],
     on_model=None,
     as_of: date | None = None,
+    variables: dict[str, object] | None = None,
 ) -> list[Model]:
+    """Build every model; `variables` become DuckDB variables the SQL reads with getvariable()."""
+    for name, value in (variables or {}).items():
+        if not name.isidentifier():
+            raise ValueError(f"model variable {name!r}: expected a plain identifier")
+        con.execute(f"set variable {name} = ?", [value])
     register_raw_views(con, warehouse, catalogue, as_of)
     run_macros(con)
     return run_models(con, discover(), on_model=on_model)
