@@ -151,6 +151,28 @@ def snapshots(warehouse: Warehouse = None) -> None:
     console.print(table)
 
 
+@app.command()
+def report(
+    warehouse: Warehouse = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Folder for the report (default <warehouse>/reports/<snapshot>)."),
+    ] = None,
+) -> None:
+    """Write the HTML report and PNG charts for the current snapshot (which stays untouched)."""
+    from flows.publish import current_snapshot
+    from flows.report import REPORT_HTML, write_report
+
+    settings = load_settings(warehouse=warehouse)
+    snapshot = current_snapshot(settings.warehouse)
+    if snapshot is None:
+        raise TollError(f"no published snapshot in {settings.warehouse}: run `toll run` first")
+    target = out or settings.warehouse / "reports" / snapshot.name
+    written = write_report(snapshot, target)
+    console.print(f"Report for snapshot {snapshot.name}: {written / REPORT_HTML}")
+    console.print(f"  the nightly run's copy is in {snapshot / 'report'}")
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     try:

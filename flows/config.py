@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     coverage_low: float = Field(0.45, gt=0, le=1)
     coverage_high: float = Field(0.65, gt=0, le=1)
 
+    # Donetsk/Luhansk "republic" forces missing from the named lists (Mediazona's range): shown
+    # beside the whole-war total, never added to named counts.
+    dnr_lnr_addon_low: int = Field(21_000, ge=0)
+    dnr_lnr_addon_high: int = Field(23_500, ge=0)
+
     # Records whose region cannot be mapped: above this share the gate fails.
     max_unmapped_region_share: float = Field(0.05, ge=0, le=1)
 
@@ -67,6 +72,8 @@ class Settings(BaseSettings):
         return {
             "coverage_low": self.coverage_low,
             "coverage_high": self.coverage_high,
+            "dnr_lnr_addon_low": self.dnr_lnr_addon_low,
+            "dnr_lnr_addon_high": self.dnr_lnr_addon_high,
             "as_of": self.as_of.isoformat() if self.as_of else None,
         }
 

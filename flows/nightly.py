@@ -76,6 +76,7 @@ def nightly(settings: Settings | None = None, run_date: date | None = None) -> d
             database.unlink(missing_ok=True)
             if not any(work.iterdir()):
                 work.rmdir()
+    report_task(snapshot)
     summary = _summary(outcomes, checks, snapshot)
     create_markdown_artifact(markdown=summary, key="nightly-summary", description="toll run")
     logger.info("published %s", snapshot)
@@ -130,7 +131,22 @@ def publish_task(
             "failed_warnings": sum(not c.success and c.severity == "warning" for c in checks),
         },
     }
-    return publish(con, settings.warehouse, models, metadata)
+    return publish(con, settings.warehouse, models, metadata, before_switch=_write_report)
+
+
+def _write_report(folder: Path, snapshot: str) -> None:
+    from flows.report import write_report
+
+    write_report(folder, snapshot=snapshot)
+
+
+@task(name="report", cache_policy=NO_CACHE)
+def report_task(snapshot: Path) -> None:
+    """The report's summary as a Prefect artifact (the report itself is in the snapshot)."""
+    from flows.report import REPORT_DIR, SUMMARY_MD
+
+    summary = (snapshot / REPORT_DIR / SUMMARY_MD).read_text(encoding="utf-8")
+    create_markdown_artifact(markdown=summary, key="yearly-summary", description="toll report")
 
 
 def _summary(outcomes: list[SourceOutcome], checks: list[Check], snapshot: Path) -> str:

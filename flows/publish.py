@@ -6,7 +6,7 @@ import fcntl
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,9 +47,17 @@ def current_snapshot(warehouse: Path) -> Path | None:
 
 
 def publish(
-    con: duckdb.DuckDBPyConnection, warehouse: Path, models: list[Model], metadata: dict
+    con: duckdb.DuckDBPyConnection,
+    warehouse: Path,
+    models: list[Model],
+    metadata: dict,
+    before_switch: Callable[[Path, str], None] | None = None,
 ) -> Path:
-    """Write every published model (sorted by its keys) and make the snapshot current."""
+    """Write every published model (sorted by its keys) and make the snapshot current.
+
+    `before_switch(folder, snapshot_id)` may add files (the report) while the snapshot is still
+    private: once published, a snapshot is never modified.
+    """
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     root = warehouse / SNAPSHOTS
     staging = root / f".tmp-{stamp}"
@@ -72,6 +80,8 @@ def publish(
             database.close()
         metadata = {**metadata, "snapshot": stamp, "tables": tables}
         (staging / METADATA).write_text(json.dumps(metadata, indent=2, default=str))
+        if before_switch is not None:
+            before_switch(staging, stamp)
         os.rename(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -195,6 +195,43 @@ def sample_files(seed: int = 7, days: int = 400) -> dict[str, bytes]:
         ],
         rows,
     )
+    files["economist/soldier_deaths_casualties_estimates.csv"] = _csv(
+        [
+            "date",
+            "estimate_low",
+            "estimate_high",
+            "estimate",
+            "type",
+            "source",
+            "source_url",
+            "country",
+            "ignore for chart, data from warring parties",
+        ],
+        [
+            [
+                "1/6/2022",
+                "10000",
+                "15,000",
+                "",
+                "deaths",
+                "Sample agency",
+                "https://example.org/1",
+                "russia",
+                "",
+            ],
+            [
+                "01/03/2023",
+                "",
+                "",
+                "90000",
+                "casualties",
+                "Sample ministry",
+                "https://example.org/2",
+                "russia",
+                "yes",
+            ],
+        ],
+    )
     return files
 
 

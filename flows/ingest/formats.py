@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flows.ingest import bessudnov, economist, general_staff, mediazona, regions
+from flows.ingest import bessudnov, economist, estimates, general_staff, mediazona, regions
 from flows.ingest.parsing import Parsed
 
 Parser = Callable[[str, str, bytes], Parsed]
@@ -13,6 +13,7 @@ PARSERS: dict[str, Parser] = {
     "mediazona_cumsum": mediazona.parse_cumsum,
     "economist_weekly_2026": economist.parse_weekly_2026,
     "economist_area": economist.parse_area,
+    "economist_estimates": estimates.parse_estimates,
     "bessudnov_fatalities": bessudnov.parse_records,
     "bessudnov_census": bessudnov.parse_census,
     "bessudnov_regnames": bessudnov.parse_region_names,

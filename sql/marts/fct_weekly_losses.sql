@@ -12,6 +12,12 @@ probate as (
     select * from stg_weekly_named
 ),
 
+nowcast as (
+    -- reporting-lag nowcast from the newest vintage (int_nowcast_weekly)
+    select * from int_nowcast_weekly
+    qualify cutoff = max(cutoff) over ()
+),
+
 per_week as (
     select
         date_trunc('week', "date")::date as week_start,
@@ -47,10 +53,10 @@ measured as (
         per_week.occupied_km2,
         per_week.occupied_km2
             - lag(per_week.occupied_km2) over (order by weeks.week_start) as km2_gained,
-        -- nowcast of reporting lag: filled by a later model
-        null::double as nowcast_deaths,
-        null::double as nowcast_deaths_low,
-        null::double as nowcast_deaths_high,
+        -- recent weeks scaled up for names not yet published, with an 80% interval
+        nowcast.nowcast_deaths,
+        nowcast.nowcast_deaths_low,
+        nowcast.nowcast_deaths_high,
         -- independent estimate and cross-check from the weekly series
         probate.probate_estimate,
         probate.probate_estimate_low,
@@ -61,6 +67,7 @@ measured as (
     from weeks
     left join per_week on per_week.week_start = weeks.week_start
     left join probate on probate.week_start = weeks.week_start
+    left join nowcast on nowcast.week_start = weeks.week_start
 ),
 
 final as (
