@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     coverage_low: float = Field(0.45, gt=0, le=1)
     coverage_high: float = Field(0.65, gt=0, le=1)
 
+    # Published snapshots kept; older ones are deleted after each publish (never `current`).
+    keep_snapshots: int = Field(30, ge=1)
+
     # Records whose region cannot be mapped: above this share the gate fails.
     max_unmapped_region_share: float = Field(0.05, ge=0, le=1)
 
