@@ -134,18 +134,19 @@ def sources(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 
 @app.command()
 def snapshots(warehouse: Warehouse = None) -> None:
-    """List published snapshots, newest last."""
+    """List published snapshots (newest last) with their run, time and gate result."""
     from flows.publish import current_snapshot, list_snapshots
 
     settings = load_settings(warehouse=warehouse)
     current = current_snapshot(settings.warehouse)
-    table = Table("snapshot", "published at", "expectations", "failed warnings", "current")
+    table = Table("snapshot", "published at", "run", "gate", "current")
     for meta in list_snapshots(settings.warehouse):
+        gate = meta["gate"]
         table.add_row(
             meta["snapshot"],
             meta["published_at"],
-            str(meta["gate"]["expectations"]),
-            str(meta["gate"]["failed_warnings"]),
+            meta.get("run", {}).get("flow_run_name", "-"),
+            f"passed: {gate['expectations']} expectations, {gate['failed_warnings']} warning(s)",
             "*" if current and current.name == meta["snapshot"] else "",
         )
     console.print(table)
@@ -171,6 +172,21 @@ def report(
     written = write_report(snapshot, target)
     console.print(f"Report for snapshot {snapshot.name}: {written / REPORT_HTML}")
     console.print(f"  the nightly run's copy is in {snapshot / 'report'}")
+
+
+@app.command()
+def rollback(
+    snapshot: Annotated[
+        str | None, typer.Argument(help="Snapshot id (default: the one before the current).")
+    ] = None,
+    warehouse: Warehouse = None,
+) -> None:
+    """Make an earlier published snapshot current (one atomic switch)."""
+    from flows.snapshots import rollback as roll_back
+
+    settings = load_settings(warehouse=warehouse)
+    target = roll_back(settings.warehouse, snapshot)
+    console.print(f"current is now snapshot {target.name}")
 
 
 def main() -> None:

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     dnr_lnr_addon_low: int = Field(21_000, ge=0)
     dnr_lnr_addon_high: int = Field(23_500, ge=0)
 
+    # Published snapshots kept; older ones are deleted after each publish (never `current`).
+    keep_snapshots: int = Field(30, ge=1)
+
     # Records whose region cannot be mapped: above this share the gate fails.
     max_unmapped_region_share: float = Field(0.05, ge=0, le=1)
 

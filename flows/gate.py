@@ -14,6 +14,8 @@ from pathlib import Path
 
 import duckdb
 
+from flows.sql_names import quoted
+
 EXPECTATIONS_DIR = Path(__file__).resolve().parent.parent / "expectations"
 
 
@@ -80,7 +82,7 @@ def run_gate(
     }
     checks: list[Check] = []
     for name, spec in suites.items():
-        frame = con.execute(f'select * from "{name}"').df()
+        frame = con.execute(f"select * from {quoted(name, 'suite table')}").df()
         for column in frame.columns:
             if str(frame[column].dtype) == "object" and frame[column].map(type).eq(date).any():
                 frame[column] = frame[column].astype("datetime64[us]")

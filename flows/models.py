@@ -14,6 +14,8 @@ from pathlib import Path
 
 import duckdb
 
+from flows.sql_names import quoted
+
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 LAYERS = ("staging", "intermediate", "marts")
 _COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
@@ -106,7 +108,7 @@ def run_models(
         kind = "table" if model.published else "view"
         body = model.sql.strip().rstrip(";")
         try:
-            con.execute(f'create or replace {kind} "{model.name}" as {body}')
+            con.execute(f"create or replace {kind} {quoted(model.name, 'model')} as {body}")
         except duckdb.Error as exc:
             raise ValueError(f"SQL model {model.path.name} failed: {exc}") from exc
         if on_model is not None:

@@ -8,15 +8,19 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
 
 from flows import __version__
 from flows.config import Settings, load_settings
+from flows.crash_points import crash_point
 from flows.errors import GateFailed
 from flows.gate import Check, blocking, run_gate
 from flows.ingest.collect import SourceOutcome, ingest_source
 from flows.models import Model
 from flows.publish import publish, warehouse_lock
 from flows.raw_store import entries_in_use
+from flows.recovery import sweep
+from flows.snapshots import prune
 from flows.sources import Source, load_catalogue
 from flows.warehouse import build_models, connect
 
@@ -47,6 +51,8 @@ def nightly(settings: Settings | None = None, run_date: date | None = None) -> d
     catalogue = load_catalogue()
     warehouse = settings.warehouse
     with warehouse_lock(warehouse):
+        for path in sweep(warehouse):
+            logger.warning("removed %s, left by an interrupted run", path)
         fetched_at = datetime.now(UTC)
         outcomes = [fetch_task(settings, source, fetched_at) for source in catalogue.values()]
         new_files = sum(len(o.new) for o in outcomes)
@@ -71,6 +77,8 @@ def nightly(settings: Settings | None = None, run_date: date | None = None) -> d
                 for s in catalogue.values()
             }
             snapshot = publish_task(con, settings, models, checks, sources)
+            for name in prune(warehouse, settings.keep_snapshots):
+                logger.info("deleted snapshot %s (keep_snapshots)", name)
         finally:
             con.close()
             database.unlink(missing_ok=True)
@@ -90,7 +98,7 @@ def build_task(con, settings: Settings, catalogue: dict[str, Source]) -> list[Mo
         con,
         settings.warehouse,
         catalogue,
-        on_model=lambda m: logger.info("built %s", m.name),
+        on_model=lambda m: (logger.info("built %s", m.name), crash_point(m.layer)),
         as_of=settings.as_of,
         variables=settings.result_affecting(),
     )
@@ -99,6 +107,7 @@ def build_task(con, settings: Settings, catalogue: dict[str, Source]) -> list[Mo
 @task(name="validate", cache_policy=NO_CACHE)
 def validate_task(con, settings: Settings, run_date: date) -> list[Check]:
     logger = get_run_logger()
+    crash_point("validation")
     codes = [row[0] for row in con.execute("select region_code from dim_region").fetchall()]
     checks = run_gate(
         con,
@@ -122,6 +131,7 @@ def publish_task(
 ) -> Path:
     metadata = {
         "toll_version": __version__,
+        "run": {"flow_run_id": str(flow_run.id), "flow_run_name": flow_run.name},
         "published_at": datetime.now(UTC).isoformat(),
         "settings": settings.result_affecting(),
         "sources": sources,

@@ -14,8 +14,10 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
+from flows.crash_points import crash_point
 from flows.errors import TollError
 from flows.models import Model
+from flows.sql_names import quoted
 
 SNAPSHOTS = "snapshots"
 CURRENT = "current"
@@ -66,31 +68,36 @@ def publish(
     try:
         tables = {}
         for model in (m for m in models if m.published):
-            order = ", ".join(f'"{k}"' for k in model.keys) or "all"
-            table = con.sql(f'select * from "{model.name}" order by {order}').to_arrow_table()
+            order = ", ".join(quoted(k, f"{model.name} key") for k in model.keys) or "all"
+            table = con.sql(f"select * from {quoted(model.name)} order by {order}").to_arrow_table()
             # No statistics timestamps or writer-specific metadata: same rows, same bytes.
             pq.write_table(table, staging / f"{model.name}.parquet", compression="zstd")
             tables[model.name] = table.num_rows
         database = duckdb.connect(str(staging / "toll.duckdb"))
         try:
             for name in tables:
-                path = str(staging / f"{name}.parquet").replace("'", "''")
-                database.execute(f"create table \"{name}\" as select * from read_parquet('{path}')")
+                database.execute(
+                    f"create table {quoted(name)} as select * from read_parquet(?)",
+                    [str(staging / f"{name}.parquet")],
+                )
         finally:
             database.close()
         metadata = {**metadata, "snapshot": stamp, "tables": tables}
         (staging / METADATA).write_text(json.dumps(metadata, indent=2, default=str))
         if before_switch is not None:
             before_switch(staging, stamp)
+        crash_point("publish")
         os.rename(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    _point_current(warehouse, final)
+    crash_point("switch")
+    point_current(warehouse, final)
     return final
 
 
-def _point_current(warehouse: Path, snapshot: Path) -> None:
+def point_current(warehouse: Path, snapshot: Path) -> None:
+    """Switch `current` to `snapshot` in one step: readers see the old or the new, never none."""
     # A symlink swap is atomic; renaming over a non-empty directory is not possible.
     tmp = warehouse / f".{CURRENT}.tmp-{os.getpid()}"
     if tmp.is_symlink() or tmp.exists():

@@ -13,11 +13,13 @@ import json
 import os
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import polars as pl
 import pyarrow.parquet as pq
 
+from flows.crash_points import crash_point
+from flows.errors import TollError
 from flows.ingest.parsing import Parsed
 from flows.sources import Source, SourceFile
 
@@ -67,11 +69,20 @@ def read_manifest(warehouse: Path) -> list[ManifestEntry]:
     folder = warehouse / MANIFEST_DIR
     if not folder.is_dir():
         return []
-    entries = [
-        ManifestEntry(**json.loads(p.read_text(encoding="utf-8")))
-        for p in sorted(folder.glob("*.json"))
-    ]
+    entries = [_entry(p) for p in sorted(folder.glob("*.json"))]
     return sorted(entries, key=lambda e: (e.fetched_at, e.source, e.file))
+
+
+def _entry(path: Path) -> ManifestEntry:
+    entry = ManifestEntry(**json.loads(path.read_text(encoding="utf-8")))
+    # An edited manifest must not make a build read files outside the warehouse.
+    for stored in (entry.raw_path, entry.parquet_path, entry.rejected_path):
+        parts = PurePosixPath(stored).parts if stored else ("raw",)
+        if PurePosixPath(stored or "raw").is_absolute() or ".." in parts or parts[0] != "raw":
+            raise TollError(
+                f"manifest entry {path.name}: path {stored!r}: expected a path under raw/"
+            )
+    return entry
 
 
 def known_sha256(warehouse: Path, source: str) -> dict[str, ManifestEntry]:
@@ -105,6 +116,7 @@ def store(
             parsed.rejected.with_columns(pl.lit(sha256).alias("file_sha256")),
             warehouse / rejected_path,
         )
+    crash_point("fetch")
     entry = ManifestEntry(
         source=spec.source,
         file=spec.local,

@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path, PurePosixPath
 
 from flows.config import Settings
+from flows.sql_names import identifier
 
 CATALOGUE = Path(__file__).with_name("sources.toml")
 
@@ -54,8 +55,8 @@ def load_catalogue(path: Path = CATALOGUE) -> dict[str, Source]:
     raw = tomllib.loads(path.read_text(encoding="utf-8"))["sources"]
     catalogue: dict[str, Source] = {}
     for name, spec in raw.items():
-        if not name.isidentifier():
-            raise ValueError(f"source name {name!r} must be a plain identifier")
+        # The name becomes a folder under raw/ and a SQL view name: nothing but [A-Za-z0-9_].
+        identifier(name, "source name")
         files = tuple(
             SourceFile(
                 source=name,

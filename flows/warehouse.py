@@ -10,6 +10,7 @@ import duckdb
 from flows.models import Model, discover, run_macros, run_models
 from flows.raw_store import entries_in_use
 from flows.sources import Source
+from flows.sql_names import identifier
 
 
 def connect(path: Path | str = ":memory:") -> duckdb.DuckDBPyConnection:
@@ -31,19 +32,13 @@ def register_raw_views(
         if not entries:
             when = f" as of {as_of}" if as_of else " yet"
             raise ValueError(f"source '{source.name}' has no raw data{when}: fetch it first")
-        # Views cannot take parameters: paths are quoted as SQL literals, and the view name
-        # comes from the catalogue, where it is checked to be a plain identifier.
-        paths = ", ".join(_literal(str(warehouse / e.parquet_path)) for e in entries)
-        con.execute(
-            f'create or replace view "raw_{source.name}" as '
-            f"select * from read_parquet([{paths}], union_by_name = true)"
+        # The relation API takes the file list as a value: no path is pasted into SQL text.
+        paths = [str(warehouse / e.parquet_path) for e in entries]
+        con.read_parquet(paths, union_by_name=True).create_view(
+            identifier(f"raw_{source.name}", "raw view"), replace=True
         )
         used[source.name] = len(entries)
     return used
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def build_models(
@@ -56,9 +51,7 @@ def build_models(
 ) -> list[Model]:
     """Build every model; `variables` become DuckDB variables the SQL reads with getvariable()."""
     for name, value in (variables or {}).items():
-        if not name.isidentifier():
-            raise ValueError(f"model variable {name!r}: expected a plain identifier")
-        con.execute(f"set variable {name} = ?", [value])
+        con.execute(f"set variable {identifier(name, 'model variable')} = ?", [value])
     register_raw_views(con, warehouse, catalogue, as_of)
     run_macros(con)
     return run_models(con, discover(), on_model=on_model)

@@ -27,3 +27,17 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture(scope="session")
+def demo_baseline(tmp_path_factory):
+    """Generated sample sources and a warehouse with one published snapshot (copy, don't edit)."""
+    from flows.config import load_settings
+    from flows.nightly import nightly
+    from flows.sample_sources import write_sample_sources
+
+    root = tmp_path_factory.mktemp("baseline")
+    sources = write_sample_sources(root / "sources")
+    warehouse = root / "warehouse"
+    nightly(settings=load_settings(source_dir=sources, warehouse=warehouse, verify_checksums=False))
+    return sources, warehouse
