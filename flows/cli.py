@@ -111,7 +111,7 @@ def sources(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     from flows.sources import load_catalogue
 
     settings = load_settings()
-    catalogue = load_catalogue()
+    catalogue = load_catalogue(settings.catalogue)
     if as_json:
         console.print_json(
             json.dumps(

@@ -44,7 +44,7 @@ def nightly(settings: Settings | None = None, run_date: date | None = None) -> d
     logger = get_run_logger()
     settings = settings or load_settings()
     run_date = run_date or datetime.now(UTC).date()
-    catalogue = load_catalogue()
+    catalogue = load_catalogue(settings.catalogue)
     warehouse = settings.warehouse
     with warehouse_lock(warehouse):
         fetched_at = datetime.now(UTC)
