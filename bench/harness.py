@@ -145,8 +145,9 @@ def run_step(kind: str, arguments: list[str], report: Path, profile: Path | None
     command = [sys.executable, "-m", "bench.step", kind, "--report", str(report), *arguments]
     if profile is not None:
         raw = profile.with_suffix(".raw")
-        command = ["py-spy", "record", "--subprocesses", "--format", "raw", "-r", "50",
-                   "-o", str(raw), "--", *command]  # fmt: skip
+        spy = Path(sys.executable).with_name("py-spy")
+        spy_command = [str(spy) if spy.exists() else "py-spy", "record", "--subprocesses"]
+        command = [*spy_command, "--format", "raw", "-r", "50", "-o", str(raw), "--", *command]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     env.setdefault("DO_NOT_TRACK", "1")
