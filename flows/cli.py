@@ -46,6 +46,9 @@ def run(
             help="Build from the data as it stood on this date (older vintages only).",
         ),
     ] = None,
+    rebuild: Annotated[
+        bool, typer.Option(help="Rebuild and publish even when nothing changed.")
+    ] = False,
 ) -> None:
     """Run the nightly flow: fetch, build, gate and publish."""
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
@@ -65,7 +68,7 @@ def run(
     err.print(f"toll: nightly run, sources from {where}, warehouse {settings.warehouse}")
     started = time.monotonic()
     try:
-        result = nightly(settings=settings)
+        result = nightly(settings=settings, rebuild=rebuild)
     except TollError as exc:
         err.print(f"[red]toll: {exc}[/red]")
         raise typer.Exit(1) from None
@@ -81,7 +84,9 @@ def _print_headline(result: dict, figures: dict, elapsed: float) -> None:
     snapshot = Path(result["snapshot"])
     console.print(f"Published snapshot {snapshot.name} in {elapsed:.1f} s")
     console.print(f"  tables: {snapshot.parent.parent / 'current'} (Parquet + toll.duckdb)")
-    if result["new_files"] == 0:
+    if result.get("unchanged"):
+        console.print("  nothing changed since this snapshot: it was kept, nothing rebuilt")
+    elif result["new_files"] == 0:
         console.print("  no source changed since the last run: nothing was parsed again")
     table = Table(title=f"Named deaths by date of death (Mediazona vintage {figures['as_of']})")
     table.add_column("year")
@@ -111,7 +116,7 @@ def sources(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     from flows.sources import load_catalogue
 
     settings = load_settings()
-    catalogue = load_catalogue()
+    catalogue = load_catalogue(settings.catalogue)
     if as_json:
         console.print_json(
             json.dumps(

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     # Where to read sources: unset means their upstream URLs; a folder means local copies laid
     # out like ../shared/data.
     source_dir: Path | None = None
+    # Source catalogue file; unset means the built-in flows/sources.toml (the bench points it
+    # at a generated catalogue).
+    catalogue: Path | None = None
     warehouse: Path = Path("warehouse")
     verify_checksums: bool = True
     # Build the tables as the data stood on this date: only raw files (vintages) whose as-of
@@ -49,7 +52,7 @@ class Settings(BaseSettings):
     # Records whose region cannot be mapped: above this share the gate fails.
     max_unmapped_region_share: float = Field(0.05, ge=0, le=1)
 
-    @field_validator("source_dir", "warehouse", mode="after")
+    @field_validator("source_dir", "catalogue", "warehouse", mode="after")
     @classmethod
     def _expand(cls, value: Path | None) -> Path | None:
         return value.expanduser().resolve() if value is not None else None

@@ -14,6 +14,8 @@ from flows import __version__
 from flows.config import Settings, load_settings
 from flows.crash_points import crash_point
 from flows.errors import GateFailed
+from flows.fingerprint import KEY as INPUTS_KEY
+from flows.fingerprint import inputs_fingerprint, unchanged_snapshot
 from flows.gate import Check, blocking, run_gate
 from flows.ingest.collect import SourceOutcome, ingest_source
 from flows.models import Model
@@ -43,12 +45,17 @@ def fetch_task(settings: Settings, source: Source, fetched_at: datetime) -> Sour
 
 
 @flow(name="nightly", flow_run_name="nightly-{run_date}", log_prints=False)
-def nightly(settings: Settings | None = None, run_date: date | None = None) -> dict:
-    """Fetch what changed, rebuild every model, gate it, publish a new snapshot."""
+def nightly(
+    settings: Settings | None = None, run_date: date | None = None, rebuild: bool = False
+) -> dict:
+    """Fetch what changed, rebuild every model, gate it, publish a new snapshot.
+
+    When no input, setting or model changed since the current snapshot, that snapshot stands
+    and nothing is rebuilt (unless `rebuild`)."""
     logger = get_run_logger()
     settings = settings or load_settings()
     run_date = run_date or datetime.now(UTC).date()
-    catalogue = load_catalogue()
+    catalogue = load_catalogue(settings.catalogue)
     warehouse = settings.warehouse
     with warehouse_lock(warehouse):
         for path in sweep(warehouse):
@@ -56,6 +63,11 @@ def nightly(settings: Settings | None = None, run_date: date | None = None) -> d
         fetched_at = datetime.now(UTC)
         outcomes = [fetch_task(settings, source, fetched_at) for source in catalogue.values()]
         new_files = sum(len(o.new) for o in outcomes)
+        fingerprint = inputs_fingerprint(settings, catalogue)
+        same = unchanged_snapshot(warehouse, fingerprint) if not rebuild else None
+        if same is not None:
+            logger.info("nothing changed since snapshot %s: not rebuilt", same.name)
+            return {"snapshot": str(same), "new_files": new_files, "unchanged": True}
         if new_files == 0:
             logger.info("no source changed: nothing parsed again; rebuilding from the raw layer")
 
@@ -76,7 +88,7 @@ def nightly(settings: Settings | None = None, run_date: date | None = None) -> d
                 ]
                 for s in catalogue.values()
             }
-            snapshot = publish_task(con, settings, models, checks, sources)
+            snapshot = publish_task(con, settings, models, checks, sources, fingerprint)
             for name in prune(warehouse, settings.keep_snapshots):
                 logger.info("deleted snapshot %s (keep_snapshots)", name)
         finally:
@@ -88,7 +100,7 @@ def nightly(settings: Settings | None = None, run_date: date | None = None) -> d
     summary = _summary(outcomes, checks, snapshot)
     create_markdown_artifact(markdown=summary, key="nightly-summary", description="toll run")
     logger.info("published %s", snapshot)
-    return {"snapshot": str(snapshot), "new_files": new_files}
+    return {"snapshot": str(snapshot), "new_files": new_files, "unchanged": False}
 
 
 @task(name="build-models", cache_policy=NO_CACHE)
@@ -127,9 +139,15 @@ def validate_task(con, settings: Settings, run_date: date) -> list[Check]:
 
 @task(name="publish", cache_policy=NO_CACHE)
 def publish_task(
-    con, settings: Settings, models: list[Model], checks: list[Check], sources: dict
+    con,
+    settings: Settings,
+    models: list[Model],
+    checks: list[Check],
+    sources: dict,
+    fingerprint: str | None = None,
 ) -> Path:
     metadata = {
+        INPUTS_KEY: fingerprint,
         "toll_version": __version__,
         "run": {"flow_run_id": str(flow_run.id), "flow_run_name": flow_run.name},
         "published_at": datetime.now(UTC).isoformat(),

@@ -50,9 +50,9 @@ def _safe_relative(source: str, local: str) -> str:
     return local
 
 
-def load_catalogue(path: Path = CATALOGUE) -> dict[str, Source]:
-    """Parse the catalogue; order of sources and files is kept as written."""
-    raw = tomllib.loads(path.read_text(encoding="utf-8"))["sources"]
+def load_catalogue(path: Path | None = None) -> dict[str, Source]:
+    """Parse the catalogue (default: the built-in one); order of sources and files is kept."""
+    raw = tomllib.loads((path or CATALOGUE).read_text(encoding="utf-8"))["sources"]
     catalogue: dict[str, Source] = {}
     for name, spec in raw.items():
         # The name becomes a folder under raw/ and a SQL view name: nothing but [A-Za-z0-9_].

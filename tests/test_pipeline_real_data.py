@@ -31,7 +31,8 @@ def published(real_data, tmp_path_factory):
     settings = load_settings(source_dir=real_data, warehouse=warehouse)
     first = nightly(settings=settings)
     second = nightly(settings=settings)
-    return settings, first, second
+    third = nightly(settings=settings, rebuild=True)
+    return settings, first, second, third
 
 
 def _table(snapshot, name):
@@ -43,7 +44,7 @@ def _table(snapshot, name):
 
 
 def test_every_table_published_as_parquet_and_duckdb(published):
-    settings, first, _ = published
+    settings, first, *_ = published
     snapshot = current_snapshot(settings.warehouse)
     for name in TABLES:
         assert (snapshot / f"{name}.parquet").stat().st_size > 0
@@ -51,7 +52,7 @@ def test_every_table_published_as_parquet_and_duckdb(published):
 
 
 def test_weekly_sums_equal_latest_vintage_changes(published, real_data):
-    settings, _, _ = published
+    settings, *_ = published
     weekly = _table(current_snapshot(settings.warehouse), "fct_weekly_losses")
     by_week = Counter()
     with open(real_data / "mediazona/vintages/2026-01-30_cumsum.csv") as handle:
@@ -70,7 +71,7 @@ def test_weekly_sums_equal_latest_vintage_changes(published, real_data):
 
 
 def test_regional_counts_equal_direct_count_of_records(published, real_data):
-    settings, _, _ = published
+    settings, *_ = published
     regional = _table(current_snapshot(settings.warehouse), "fct_regional_losses")
     with open(real_data / "bessudnov/dfFatalitiesAnonymised.csv", newline="") as handle:
         records = list(csv.DictReader(handle))
@@ -85,7 +86,7 @@ def test_regional_counts_equal_direct_count_of_records(published, real_data):
 
 
 def test_claims_are_differences_of_cumulative_series(published, real_data):
-    settings, _, _ = published
+    settings, *_ = published
     daily = _table(current_snapshot(settings.warehouse), "fct_daily_losses")
     reports = json.loads((real_data / "ua_general_staff/russia_losses_personnel.json").read_text())
     assert daily["claimed_personnel"].sum() == reports[-1]["personnel"]
@@ -95,7 +96,7 @@ def test_claims_are_differences_of_cumulative_series(published, real_data):
 
 
 def test_row_counts_and_vintages(published):
-    settings, _, _ = published
+    settings, *_ = published
     snapshot = current_snapshot(settings.warehouse)
     vintages = _table(snapshot, "fct_named_vintages")
     assert vintages["as_of"].n_unique() == 50
@@ -106,12 +107,18 @@ def test_row_counts_and_vintages(published):
     assert _table(snapshot, "dim_region").height == 87  # 86 FIAS regions + UNKNOWN
 
 
-def test_second_run_parses_nothing_and_publishes_identical_tables(published):
-    settings, first, second = published
-    assert first["new_files"] == 57
-    assert second["new_files"] == 0
+def test_second_run_parses_nothing_and_keeps_the_snapshot(published):
+    settings, first, second, _ = published
+    assert first["new_files"] == 57 and not first["unchanged"]
+    assert second["new_files"] == 0 and second["unchanged"]
+    assert second["snapshot"] == first["snapshot"]
+
+
+def test_forced_rebuild_publishes_identical_tables(published):
+    settings, first, _, third = published
+    assert third["new_files"] == 0 and not third["unchanged"]
     old = Path(first["snapshot"])
     new = current_snapshot(settings.warehouse)
-    assert old != new
+    assert new == Path(third["snapshot"]) and old != new
     for name in TABLES:
         assert (old / f"{name}.parquet").read_bytes() == (new / f"{name}.parquet").read_bytes()

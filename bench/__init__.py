@@ -1,0 +1,1 @@
+"""toll benchmark harness (see bench/README.md)."""

@@ -1,0 +1,69 @@
+"""Time spent in each kind of work inside a pipeline process, by wrapping the functions that do it.
+
+Install before importing the flows: a module that does `from flows.gate import run_gate` then
+gets the wrapped function. Names that do not exist (yet) are skipped.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import time
+from collections import defaultdict
+
+# (module, function, phase). Gate, geometry and backfill pieces change as other work lands;
+# several candidate names are listed and the missing ones ignored.
+PROBES = [
+    ("flows.ingest.collect", "ingest_source", "ingest"),
+    ("flows.warehouse", "build_models", "build"),
+    ("flows.gate", "run_gate", "gate"),
+    ("flows.gate", "validate", "gate"),
+    ("flows.publish", "publish", "publish"),
+    ("flows.geometry", "occupied_area_km2", "geometry"),
+    ("flows.geometry", "snapshot_area", "geometry"),
+    ("flows.ingest.deepstate", "parse_map", "geometry"),
+    ("flows.ingest.deepstate", "parse_snapshot", "geometry"),
+    ("flows.ingest.deepstate", "occupied_area_km2", "geometry"),
+]
+
+seconds: dict[str, float] = defaultdict(float)
+calls: dict[str, int] = defaultdict(int)
+_depth: dict[str, int] = defaultdict(int)
+
+
+def _timed(phase: str, function):
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        # nested calls of the same phase (a parser calling the area function) count once
+        _depth[phase] += 1
+        started = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            _depth[phase] -= 1
+            if _depth[phase] == 0:
+                seconds[phase] += time.perf_counter() - started
+            calls[phase] += 1
+
+    wrapper.__probed__ = True
+    return wrapper
+
+
+def install() -> list[str]:
+    """Wrap every probe that exists; returns the ones installed as `module.function`."""
+    installed = []
+    for module_name, name, phase in PROBES:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        function = getattr(module, name, None)
+        if function is None or getattr(function, "__probed__", False):
+            continue
+        setattr(module, name, _timed(phase, function))
+        installed.append(f"{module_name}.{name}")
+    return installed
+
+
+def totals() -> dict[str, float]:
+    return {phase: round(value, 3) for phase, value in seconds.items()}

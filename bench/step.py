@@ -1,0 +1,104 @@
+"""One measured benchmark step, run in its own process by the harness.
+
+    python -m bench.step nightly   --warehouse W --source-dir S [--catalogue C] [--run-date D]
+    python -m bench.step backfill  --warehouse W --source-dir S [--catalogue C] --start D --end D
+    python -m bench.step reference --source-dir S --out DIR
+
+Writes what it measured inside the process (phases, import and flow time) as JSON to --report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from datetime import date
+from pathlib import Path
+
+STARTED = time.perf_counter()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.step")
+    parser.add_argument("kind", choices=["nightly", "backfill", "reference"])
+    parser.add_argument("--report", type=Path, required=True)
+    parser.add_argument("--source-dir", type=Path, required=True)
+    parser.add_argument("--warehouse", type=Path)
+    parser.add_argument("--catalogue", type=Path)
+    parser.add_argument("--run-date", type=date.fromisoformat)
+    parser.add_argument("--start", type=date.fromisoformat)
+    parser.add_argument("--end", type=date.fromisoformat)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+    if args.kind == "reference":
+        from bench.reference import run_reference
+
+        began = time.perf_counter()
+        rows = run_reference(args.source_dir, args.out)
+        report = {"rows": rows, "work_s": round(time.perf_counter() - began, 3)}
+    else:
+        report = _pipeline(args)
+    report["process_s"] = round(time.perf_counter() - STARTED, 3)
+    args.report.write_text(json.dumps(report, indent=1, default=str))
+    return 0
+
+
+def _pipeline(args: argparse.Namespace) -> dict:
+    began = time.perf_counter()
+    import duckdb  # noqa: F401  (the libraries any toll run needs, timed apart from Prefect)
+    import polars  # noqa: F401
+    import pyarrow  # noqa: F401
+
+    libraries = time.perf_counter()
+    import prefect  # noqa: F401
+
+    prefect_import = time.perf_counter() - libraries
+    from bench import probe
+
+    installed = probe.install()
+    from flows.config import load_settings
+
+    settings = load_settings(
+        source_dir=args.source_dir,
+        warehouse=args.warehouse,
+        catalogue=args.catalogue,
+        # generated files carry no checksum pins; the real catalogue's pins are checked
+        verify_checksums=args.catalogue is None,
+    )
+    if args.kind == "nightly":
+        from flows.nightly import nightly
+
+        def run():
+            return nightly(settings=settings, run_date=args.run_date)
+    else:
+        from flows.backfill import backfill
+
+        def run():
+            return backfill(args.start, args.end, settings=settings)
+
+    flow_started = time.perf_counter()
+    result = run()
+    flow_s = time.perf_counter() - flow_started
+    phases = probe.totals()
+    work = sum(phases.values())
+    return {
+        "result": result,
+        "probes": installed,
+        "phases": phases,
+        "calls": dict(probe.calls),
+        "library_import_s": round(libraries - began, 3),
+        "prefect_import_s": round(prefect_import, 3),
+        "flow_s": round(flow_s, 3),
+        # inside the flow call, everything that is not toll's own work: the temporary
+        # Prefect server, task and state bookkeeping, logging, artifacts
+        "prefect_overhead_s": round(prefect_import + flow_s - work, 3),
+    }
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

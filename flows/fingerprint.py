@@ -1,0 +1,44 @@
+"""What a build is made from, as one hash: raw files in use, result-affecting settings, code.
+
+When nothing changed since the current snapshot, a nightly run has nothing to rebuild, gate or
+publish: the snapshot it would produce is the one already published.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from flows import __version__, gate
+from flows.config import Settings
+from flows.models import SQL_DIR
+from flows.publish import METADATA, current_snapshot
+from flows.raw_store import entries_in_use
+from flows.sources import Source
+
+KEY = "inputs_fingerprint"
+
+
+def inputs_fingerprint(settings: Settings, catalogue: dict[str, Source]) -> str:
+    digest = hashlib.sha256()
+    digest.update(__version__.encode())
+    digest.update(json.dumps(settings.result_affecting(), sort_keys=True, default=str).encode())
+    for source in catalogue.values():
+        for entry in entries_in_use(settings.warehouse, source, settings.as_of):
+            digest.update(f"{source.name}\0{entry.file}\0{entry.sha256}\0{entry.as_of}\n".encode())
+    # the models and the suites decide the published numbers and what was checked
+    for path in sorted(SQL_DIR.rglob("*.sql")):
+        digest.update(path.relative_to(SQL_DIR).as_posix().encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    digest.update(json.dumps(gate.load_suites(), sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+def unchanged_snapshot(warehouse: Path, fingerprint: str) -> Path | None:
+    """The current snapshot if it was built from exactly these inputs, else None."""
+    snapshot = current_snapshot(warehouse)
+    if snapshot is None or not (snapshot / METADATA).exists():
+        return None
+    metadata = json.loads((snapshot / METADATA).read_text())
+    return snapshot if metadata.get(KEY) == fingerprint else None
