@@ -12,6 +12,7 @@ import pytest
 from flows.config import load_settings
 from flows.nightly import nightly
 from flows.publish import current_snapshot
+from flows.raw_store import read_manifest
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 
@@ -109,7 +110,8 @@ def test_row_counts_and_vintages(published):
 
 def test_second_run_parses_nothing_and_keeps_the_snapshot(published):
     settings, first, second, _ = published
-    assert first["new_files"] == 57 and not first["unchanged"]
+    stored = read_manifest(settings.warehouse)
+    assert first["new_files"] == len(stored) > 0 and not first["unchanged"]
     assert second["new_files"] == 0 and second["unchanged"]
     assert second["snapshot"] == first["snapshot"]
 
@@ -120,5 +122,7 @@ def test_forced_rebuild_publishes_identical_tables(published):
     old = Path(first["snapshot"])
     new = current_snapshot(settings.warehouse)
     assert new == Path(third["snapshot"]) and old != new
-    for name in TABLES:
-        assert (old / f"{name}.parquet").read_bytes() == (new / f"{name}.parquet").read_bytes()
+    published_files = sorted(p.name for p in old.glob("*.parquet"))
+    assert set(published_files) >= {f"{name}.parquet" for name in TABLES}
+    for name in published_files:
+        assert (old / name).read_bytes() == (new / name).read_bytes(), name

@@ -48,7 +48,11 @@ rates as (
     select
         steps.cutoff,
         lag.lag_weeks,
-        sum(steps.named_from * ln(steps.named_to / steps.named_from) / (steps.lag_to - steps.lag_from))
+        -- summed as decimals: a float sum depends on the order threads add it up, and the
+        -- published tables must be byte-identical from run to run
+        sum((
+            steps.named_from * ln(steps.named_to / steps.named_from) / (steps.lag_to - steps.lag_from)
+        )::decimal(38, 12))::double
             / sum(steps.named_from) as log_growth_per_week,
     from steps, range(steps.lag_from, steps.lag_to) as lag(lag_weeks)
     where steps.lag_to > steps.lag_from

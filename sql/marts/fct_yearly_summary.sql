@@ -103,9 +103,9 @@ probate as (
     select
         period_type,
         period,
-        sum(probate_estimate) as probate_estimate,
-        sum(probate_estimate_low) as probate_estimate_low,
-        sum(probate_estimate_high) as probate_estimate_high,
+        sum(probate_estimate::decimal(38, 6))::double as probate_estimate,
+        sum(probate_estimate_low::decimal(38, 6))::double as probate_estimate_low,
+        sum(probate_estimate_high::decimal(38, 6))::double as probate_estimate_high,
         count(probate_estimate) as probate_weeks,
     from weeks_in
     group by all
