@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from flows.config import load_settings
-from flows.errors import TollError
+from flows.errors import HideTollErrorTracebacks, TollError
 
 app = typer.Typer(
     help="toll: defensible fact tables of Russian military losses.", no_args_is_help=True
@@ -70,7 +70,7 @@ def run(
     try:
         result = nightly(settings=settings, rebuild=rebuild)
     except TollError as exc:
-        err.print(f"[red]toll: {exc}[/red]")
+        _print_error(exc)
         raise typer.Exit(1) from None
     figures = headline(Path(result["snapshot"]))
     elapsed = time.monotonic() - started
@@ -194,12 +194,19 @@ def rollback(
     console.print(f"current is now snapshot {target.name}")
 
 
+def _print_error(exc: TollError) -> None:
+    # Unwrapped (URLs stay whole) and not read as rich markup ("['total']" is not a style).
+    err.print(f"toll: {exc}", style="red", markup=False, soft_wrap=True, highlight=False)
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(HideTollErrorTracebacks())
     try:
         app()
     except TollError as exc:
-        err.print(f"toll: {exc}")
+        _print_error(exc)
         sys.exit(1)
 
 
