@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     # date is on or before it. Unset means everything fetched so far.
     as_of: date | None = None
 
+    # A failed nightly or backfill run POSTs a JSON alert here (Slack-style `text` + fields).
+    alert_webhook: str | None = None
+
     http_timeout_seconds: float = 60.0
     http_retries: int = 4
 
