@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from flows.config import load_settings
-from flows.errors import TollError
+from flows.errors import HideTollErrorTracebacks, TollError
 
 app = typer.Typer(
     help="toll: defensible fact tables of Russian military losses.", no_args_is_help=True
@@ -70,7 +70,7 @@ def run(
     try:
         result = nightly(settings=settings, rebuild=rebuild)
     except TollError as exc:
-        err.print(f"[red]toll: {exc}[/red]")
+        _print_error(exc)
         raise typer.Exit(1) from None
     figures = headline(Path(result["snapshot"]))
     elapsed = time.monotonic() - started
@@ -264,12 +264,64 @@ def rollback(
     console.print(f"current is now snapshot {target.name}")
 
 
+@app.command()
+def quarantine(
+    run: Annotated[
+        str | None, typer.Argument(help="Run id (default: the latest run; '*' for every run).")
+    ] = None,
+    source: Annotated[str | None, typer.Option(help="Only rows of this source.")] = None,
+    warehouse: Warehouse = None,
+    runs: Annotated[bool, typer.Option("--runs", help="List runs with quarantined rows.")] = False,
+    limit: Annotated[int, typer.Option(help="Rows to show (0 = all).")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
+) -> None:
+    """List quarantined rows: source, raw file sha256, row, expectation, offending value."""
+    from flows import quarantine as q
+
+    settings = load_settings(warehouse=warehouse)
+    if runs:
+        for run_id in q.list_runs(settings.warehouse):
+            console.print(run_id)
+        return
+    frame = q.read(settings.warehouse, run, source)
+    if as_json:
+        console.print_json(json.dumps(frame.to_dicts(), default=str))
+        return
+    if frame.height == 0:
+        console.print("no quarantined rows" + (f" for run {run}" if run else ""))
+        return
+    counts = Table("run", "source", "stage", "expectation", "rows", title="Quarantined rows")
+    for r in q.summary(frame).iter_rows(named=True):
+        counts.add_row(r["run_id"], r["source"], r["stage"], r["expectation"], f"{r['rows']:,}")
+    console.print(counts)
+    rows = Table("source", "file", "sha256", "row", "expectation", "column", "value", "reason")
+    for r in (frame.head(limit) if limit else frame).iter_rows(named=True):
+        rows.add_row(
+            r["source"],
+            r["file"] or "",
+            (r["file_sha256"] or "")[:12],
+            "" if r["row"] is None else str(r["row"]),
+            r["expectation"],
+            r["column"] or "",
+            r["value"] if r["value"] is not None else "",
+            r["reason"],
+        )
+    console.print(rows)
+
+
+def _print_error(exc: TollError) -> None:
+    # Unwrapped (URLs stay whole) and not read as rich markup ("['total']" is not a style).
+    err.print(f"toll: {exc}", style="red", markup=False, soft_wrap=True, highlight=False)
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(HideTollErrorTracebacks())
     try:
         app()
     except TollError as exc:
-        err.print(f"toll: {exc}")
+        _print_error(exc)
         sys.exit(1)
 
 

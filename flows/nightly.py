@@ -23,6 +23,7 @@ from flows.gate import Check, blocking, run_gate
 from flows.ingest.collect import SourceOutcome, ingest_source
 from flows.models import Model
 from flows.publish import publish, warehouse_lock
+from flows.quarantine import new_run_id, record_new_rejects
 from flows.raw_store import entries_in_use
 from flows.recovery import sweep
 from flows.run_artifacts import completion_message, publish_run_artifacts
@@ -85,6 +86,9 @@ def nightly(
         fetched_at = datetime.now(UTC)
         outcomes = [fetch_task(settings, source, fetched_at) for source in catalogue.values()]
         new_files = sum(len(o.new) for o in outcomes)
+        run_id = new_run_id(fetched_at)
+        if quarantined := record_new_rejects(warehouse, run_id, outcomes):
+            logger.warning("%d row(s) quarantined: see `toll quarantine %s`", quarantined, run_id)
         fingerprint = inputs_fingerprint(settings, catalogue)
         same = unchanged_snapshot(warehouse, fingerprint) if not rebuild else None
         if same is not None:
