@@ -31,6 +31,7 @@ from flows.gate import blocking
 from flows.models import Model
 from flows.nightly import build_task, fetch_task, publish_task, report_task, validate_task
 from flows.publish import current_snapshot, warehouse_lock
+from flows.quarantine import new_run_id, record_new_rejects
 from flows.raw_store import entries_in_use
 from flows.recovery import sweep
 from flows.run_artifacts import completion_message, publish_run_artifacts
@@ -186,6 +187,9 @@ def backfill(start: date, end: date, settings: Settings | None = None) -> dict:
             fetch_task(settings, source, fetched_at)
             for source in range_inputs(catalogue, start, end).values()
         ]
+        run_id = new_run_id(fetched_at)
+        if quarantined := record_new_rejects(warehouse, run_id, outcomes):
+            logger.warning("%d row(s) quarantined: see `toll quarantine %s`", quarantined, run_id)
         work = warehouse / "work"
         work.mkdir(parents=True, exist_ok=True)
         database = work / f"build-{fetched_at.strftime('%Y%m%dT%H%M%S%fZ')}.duckdb"
