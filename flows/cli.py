@@ -111,6 +111,76 @@ def _print_headline(result: dict, figures: dict, elapsed: float) -> None:
 
 
 @app.command()
+def backfill(
+    start: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="First day (ISO).")],
+    end: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="Last day (ISO).")],
+    submit: Annotated[
+        bool, typer.Option(help="Submit to the `backfill` deployment on the Prefect server.")
+    ] = False,
+    source_dir: SourceDir = None,
+    warehouse: Warehouse = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Recompute the ISO weeks from START to END and republish them (locally or on a worker)."""
+    from flows.backfill import validate_range
+    from flows.operations import run_tags, submit_backfill
+
+    first, last = validate_range(start.date(), end.date())
+    if submit:
+        created = submit_backfill(first, last)
+        if as_json:
+            console.print_json(json.dumps(created))
+            return
+        console.print(f"Submitted {created['name']} ({created['state']}), run id {created['id']}")
+        if created["url"]:
+            console.print(f"  follow it at {created['url']}")
+        return
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from prefect import tags
+
+    from flows.backfill import backfill as backfill_flow
+
+    settings = load_settings(source_dir=source_dir, warehouse=warehouse)
+    err.print(f"toll: backfill {first}..{last}, warehouse {settings.warehouse}")
+    started = time.monotonic()
+    with tags(*run_tags("backfill", first, last)):
+        result = backfill_flow(start=first, end=last, settings=settings)
+    elapsed = time.monotonic() - started
+    if as_json:
+        console.print_json(json.dumps({**result, "seconds": elapsed}))
+        return
+    weeks = result["weeks"]
+    console.print(f"Published snapshot {Path(result['snapshot']).name} in {elapsed:.1f} s")
+    console.print(f"  ISO weeks {weeks[0]} .. {weeks[1]} rebuilt; other weeks kept as published")
+
+
+@app.command()
+def history(
+    limit: Annotated[int, typer.Option(help="How many runs, newest first.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Recent nightly and backfill runs from the Prefect API: state, duration, rows, gate."""
+    from flows.operations import recent_runs
+
+    runs = recent_runs(limit)
+    if as_json:
+        console.print_json(json.dumps(runs))
+        return
+    table = Table("run", "state", "started (UTC)", "seconds", "rows published", "gate", "message")
+    for r in runs:
+        table.add_row(
+            r["name"],
+            r["state"],
+            (r["started"] or "-")[:19],
+            f"{r['seconds']:.1f}" if r["seconds"] is not None else "-",
+            r["rows_published"] or "-",
+            r["gate"] or "-",
+            r["message"][:70],
+        )
+    console.print(table)
+
+
+@app.command()
 def sources(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List the declared sources and where each is read from."""
     from flows.sources import load_catalogue
