@@ -11,6 +11,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from flows import __version__
+from flows.changes import changes_artifact, write_changes
 from flows.config import Settings, load_settings
 from flows.crash_points import crash_point
 from flows.errors import GateFailed
@@ -18,8 +19,9 @@ from flows.fingerprint import KEY as INPUTS_KEY
 from flows.fingerprint import inputs_fingerprint, unchanged_snapshot
 from flows.gate import Check, blocking, run_gate
 from flows.ingest.collect import SourceOutcome, ingest_source
+from flows.lineage import git_commit, write_lineage
 from flows.models import Model
-from flows.publish import publish, warehouse_lock
+from flows.publish import current_snapshot, publish, warehouse_lock
 from flows.raw_store import entries_in_use
 from flows.recovery import sweep
 from flows.snapshots import prune
@@ -67,6 +69,7 @@ def nightly(
         same = unchanged_snapshot(warehouse, fingerprint) if not rebuild else None
         if same is not None:
             logger.info("nothing changed since snapshot %s: not rebuilt", same.name)
+            changes_artifact(same, rebuilt=False)
             return {"snapshot": str(same), "new_files": new_files, "unchanged": True}
         if new_files == 0:
             logger.info("no source changed: nothing parsed again; rebuilding from the raw layer")
@@ -97,6 +100,7 @@ def nightly(
             if not any(work.iterdir()):
                 work.rmdir()
     report_task(snapshot)
+    changes_artifact(snapshot)
     summary = _summary(outcomes, checks, snapshot)
     create_markdown_artifact(markdown=summary, key="nightly-summary", description="toll run")
     logger.info("published %s", snapshot)
@@ -146,10 +150,12 @@ def publish_task(
     sources: dict,
     fingerprint: str | None = None,
 ) -> Path:
+    run = {"flow_run_id": str(flow_run.id), "flow_run_name": flow_run.name}
     metadata = {
         INPUTS_KEY: fingerprint,
         "toll_version": __version__,
-        "run": {"flow_run_id": str(flow_run.id), "flow_run_name": flow_run.name},
+        "git_commit": git_commit(),
+        "run": run,
         "published_at": datetime.now(UTC).isoformat(),
         "settings": settings.result_affecting(),
         "sources": sources,
@@ -159,7 +165,14 @@ def publish_task(
             "failed_warnings": sum(not c.success and c.severity == "warning" for c in checks),
         },
     }
-    return publish(con, settings.warehouse, models, metadata, before_switch=_write_report)
+    previous = current_snapshot(settings.warehouse)
+
+    def before_switch(folder: Path, snapshot: str) -> None:
+        write_lineage(folder, con, settings, models, checks, run)
+        _write_report(folder, snapshot)
+        write_changes(previous, folder, snapshot)
+
+    return publish(con, settings.warehouse, models, metadata, before_switch=before_switch)
 
 
 def _write_report(folder: Path, snapshot: str) -> None:
