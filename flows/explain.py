@@ -186,8 +186,15 @@ def explain(
 
 
 def _from_dimension(lineage: dict, table: str, column: str) -> bool:
+    """A column copied from a dimension joined on this table's key (iso_year of a week)."""
     upstream = lineage["models"][table]["columns"].get(column, {}).get("from", [])
-    return bool(upstream) and all(u.startswith("dim_") for u in upstream)
+    keys = set(lineage["models"][table]["keys"])
+    for item in upstream:
+        name = item.rpartition(".")[0]
+        spec = lineage["models"].get(name)
+        if not name.startswith("dim_") or spec is None or not set(spec["keys"]) <= keys:
+            return False
+    return bool(upstream)
 
 
 def _row_counts(snapshot: Path, table: str, key: str) -> list[dict]:
@@ -225,13 +232,15 @@ def _expectations(lineage: dict, table: str, column: str, upstream: dict) -> dic
     }
 
 
-def _fmt(value: object) -> str:
+def _fmt(value: object, name: str = "") -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, int):
-        return f"{value:,}"
+        # years, week numbers and row numbers read wrong with a thousands separator
+        plain = any(part in name for part in ("year", "week", "row"))
+        return str(value) if plain else f"{value:,}"
     if isinstance(value, float):
         return f"{value:,.4f}".rstrip("0").rstrip(".")
     return str(value)
@@ -248,9 +257,25 @@ def _tree_lines(node: dict, depth: int = 0) -> list[str]:
     return lines
 
 
+def _compact(files: list[dict]) -> list[dict]:
+    """Many uncounted files of one source (every vintage in use) shown as one line."""
+    shown, by_source = [], {}
+    for f in files:
+        by_source.setdefault((f["source"], f["rows_contributed"] is None), []).append(f)
+    for (source, uncounted), group in by_source.items():
+        if uncounted and len(group) > 3:
+            dates = sorted(f["as_of"] for f in group)
+            shown.append(
+                {"source": source, "files": len(group), "first": dates[0], "last": dates[-1]}
+            )
+        else:
+            shown += group
+    return shown
+
+
 def render(result: dict) -> str:
     """Plain text for the terminal (and for pasting into a note)."""
-    key = ", ".join(f"{k}={v}" for k, v in result["key"].items())
+    key = ", ".join(f"{k}={_fmt(v, k)}" for k, v in result["key"].items())
     run = result.get("run") or {}
     lines = [
         f"{result['table']} {key}",
@@ -260,18 +285,24 @@ def render(result: dict) -> str:
         f"  grain: {result['grain']}",
     ]
     if result["attributes"]:
-        shown = ", ".join(f"{k}={v}" for k, v in result["attributes"].items())
+        shown = ", ".join(f"{k}={_fmt(v, k)}" for k, v in result["attributes"].items())
         lines.append(f"  attributes: {shown}")
     lines += [
         "",
     ]
     for item in result["measures"]:
-        lines.append(f"{item['measure']} = {_fmt(item['value'])}")
+        lines.append(f"{item['measure']} = {_fmt(item['value'], item['measure'])}")
         lines.append("  model chain:")
         lines += [f"    {line}" for line in _tree_lines(item["chain"])]
         if item["raw_files"]:
             lines.append("  raw files:")
-        for f in item["raw_files"]:
+        for f in _compact(item["raw_files"]):
+            if "files" in f:
+                lines.append(
+                    f"    {f['source']}: {f['files']} files in use, vintages {f['first']} .. "
+                    f"{f['last']} (rows not counted per row)"
+                )
+                continue
             contributed = (
                 f"{f['rows_contributed']:,} raw row(s) contributed"
                 if f["rows_contributed"] is not None

@@ -223,6 +223,10 @@ def test_column_sources_follow_ctes_and_settings():
             "with s as (select * from stg_x) "
             "select day, named / getvariable('coverage_low') as estimate, claimed from s"
         ),
+        "fct_z": (
+            "with s as (select * from stg_x), counted as (select day, count(*) as n from s"
+            " group by day) select day, n from counted"
+        ),
     }
     models = []
     for name, text in sql.items():
@@ -235,4 +239,6 @@ def test_column_sources_follow_ctes_and_settings():
     assert found["fct_y"]["estimate"] == {"from": ["stg_x.named"], "settings": ["coverage_low"]}
     assert found["fct_y"]["claimed"] == {"from": ["stg_x.claimed"], "settings": []}
     assert found["stg_x"]["named"]["from"] == ["raw_x.a"]
+    # a count(*) has no column to trace: it depends on every row of what its CTE reads
+    assert found["fct_z"]["n"]["from"] == ["stg_x.*"]
     assert rows_from(models[1]) == {"stg_x": "day = {day}"}
