@@ -116,11 +116,13 @@ def backtest_summary(backtest: pl.DataFrame) -> pl.DataFrame:
             pl.len().alias("weeks"),
             pl.col("published_at_cutoff").sum().alias("published"),
             pl.col("nowcast_deaths").sum().alias("nowcast"),
+            pl.col("chain_ladder_deaths").sum().alias("first_stage"),
             pl.col("known_now").sum().alias("known_now"),
             pl.col("within_interval").mean().alias("interval_coverage"),
         )
         .with_columns(
             (pl.col("nowcast") / pl.col("known_now") - 1).alias("nowcast_error"),
+            (pl.col("first_stage") / pl.col("known_now") - 1).alias("first_stage_error"),
             (pl.col("published") / pl.col("known_now") - 1).alias("unadjusted_error"),
         )
         .sort("cutoff")
@@ -128,7 +130,8 @@ def backtest_summary(backtest: pl.DataFrame) -> pl.DataFrame:
 
 
 def backtest_scores(backtest: pl.DataFrame) -> dict[str, float]:
-    """Mean absolute relative error of window totals, with and without the nowcast."""
+    """Mean absolute relative error of window totals: the nowcast, its first stage alone (chain
+    ladder, uncorrected) and the published counts as they stood; share of weeks in the interval."""
     summary = backtest_summary(backtest)
     if summary.height == 0:
         # too few vintages (e.g. the demo data): nothing to score
@@ -136,6 +139,7 @@ def backtest_scores(backtest: pl.DataFrame) -> dict[str, float]:
     return {
         "cutoffs": summary.height,
         "nowcast_mean_abs_error": float(summary["nowcast_error"].abs().mean()),
+        "first_stage_mean_abs_error": float(summary["first_stage_error"].abs().mean()),
         "unadjusted_mean_abs_error": float(summary["unadjusted_error"].abs().mean()),
         "interval_coverage": float(backtest["within_interval"].mean()),
     }
