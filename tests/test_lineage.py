@@ -98,6 +98,11 @@ def test_explain_names_both_vintages_of_a_changed_week(runs):
     files_a = json.loads((older / "_lineage.json").read_text())["raw"]["raw_mediazona_daily"]
     vintage_a = max(f["as_of"] for f in files_a["files"])
     assert str(before["as_of"]) == vintage_a < "2026-01-30"
+    # within the one snapshot too: the week in each vintage, from fct_named_vintages
+    moves = named["by_vintage"]["changes"]
+    assert named["by_vintage"]["table"] == "fct_named_vintages"
+    assert (str(moves[-1]["as_of"]), moves[-1]["value"]) == ("2026-01-30", named["value"])
+    assert moves[-2]["value"] == before["value"] and str(moves[-2]["as_of"]) <= vintage_a
     files = named["raw_files"]
     assert [(f["source"], f["file"], f["as_of"]) for f in files] == [
         ("mediazona_daily", NEWEST, "2026-01-30")
