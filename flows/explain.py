@@ -130,6 +130,7 @@ def explain(
     }
     covered = {m: reach(lineage, m)["raw"] for m in {c["model"] for c in counts}}
     history = _history(snapshot, table, key, columns)
+    vintages = _vintages(snapshot, lineage, table, {k: row[k] for k in keys}, columns)
     metadata = json.loads((snapshot / METADATA).read_text(encoding="utf-8"))
     explained = []
     for column in columns:
@@ -166,6 +167,7 @@ def explain(
                 "settings": {s: lineage["settings"].get(s) for s in sorted(upstream["settings"])},
                 "expectations": _expectations(lineage, table, column, upstream),
                 "earlier_snapshots": history[column],
+                "by_vintage": vintages.get(column),
             }
         )
     return {
@@ -183,6 +185,42 @@ def explain(
         "measures": explained,
         "unknown_sha256": sorted({c["file_sha256"] for c in counts} - set(files_by_sha)),
     }
+
+
+def _vintages(
+    snapshot: Path, lineage: dict, table: str, key: dict, measures: list[str]
+) -> dict[str, dict]:
+    """The same figure in every vintage, from a published table keyed by this key plus `as_of`.
+
+    fct_named_vintages (week_start, as_of) holds what fct_weekly_losses (week_start) would have
+    said in each Mediazona vintage: only the vintages where the figure moved are kept.
+    """
+    found: dict[str, dict] = {}
+    keys = lineage["models"][table]["keys"]
+    for name, spec in sorted(lineage["models"].items()):
+        if not spec["published"] or name == table or spec["keys"] != [*keys, "as_of"]:
+            continue
+        shared = [m for m in measures if m in spec["columns"] and m not in found]
+        if not shared:
+            continue
+        con = duckdb.connect()
+        try:
+            where = " and ".join(f"t.{quoted(k)} is not distinct from ?" for k in keys)
+            picked = ", ".join(quoted(m) for m in shared)
+            result = con.execute(
+                f"select as_of, {picked} from read_parquet(?) as t where {where} order by as_of",
+                [str(snapshot / f"{name}.parquet"), *key.values()],
+            ).fetchall()
+        finally:
+            con.close()
+        for i, measure in enumerate(shared, start=1):
+            moves, last = [], object()
+            for record in result:
+                if record[i] != last:
+                    moves.append({"as_of": record[0], "value": record[i]})
+                    last = record[i]
+            found[measure] = {"table": name, "vintages": len(result), "changes": moves}
+    return found
 
 
 def _from_dimension(lineage: dict, table: str, column: str) -> bool:
@@ -333,6 +371,15 @@ def render(result: dict) -> str:
             lines.append(f"    {suite}: {tally['passed']} expectation(s) passed{note}")
         if not checks["on_this_column"] and not checks["upstream"]:
             lines.append("    (no expectation covers this column)")
+        history = item["by_vintage"]
+        if history and history["changes"]:
+            moves = ", ".join(
+                f"{c['as_of']}: {_fmt(c['value'], item['measure'])}" for c in history["changes"]
+            )
+            lines.append(
+                f"  by vintage ({history['table']}, {history['vintages']} vintages, "
+                f"shown where it moved): {moves}"
+            )
         earlier = [h for h in item["earlier_snapshots"] if h["value"] != item["value"]]
         if earlier:
             lines.append("  different in earlier snapshots:")
