@@ -108,11 +108,12 @@ def _estimates_table(fig: Figures) -> str:
 NOWCAST_METHOD = (
     "Names are published weeks to years after a death, so recent weeks look too low. The "
     "nowcast scales them up in two stages, each learnt only from the vintages known at the time: "
-    "a chain ladder (how much a week's count grew between consecutive vintages, by weeks since "
-    "death), then a correction per lag from past outcomes: each nowcast made 26 weeks or more "
-    "earlier against what the current vintage says of its week. The median of those ratios "
-    "scales the nowcast; their 10th and 90th percentiles give the nominal 80% band. Weeks whose "
-    "past ratios spread over more than a factor of 3 (the newest weeks) get no nowcast."
+    "a chain ladder (how much a week's count grew between consecutive vintages of the last 26 "
+    "weeks, by weeks since death), then a correction per lag from past outcomes: each nowcast "
+    "made 26 weeks or more earlier against what the current vintage says of its week. The "
+    "median of those ratios scales the nowcast; their 10th and 90th percentiles give the "
+    "nominal 80% band. Weeks whose past ratios spread over more than a factor of 3 (the newest "
+    "weeks) get no nowcast."
 )
 
 
