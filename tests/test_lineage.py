@@ -247,3 +247,63 @@ def test_column_sources_follow_ctes_and_settings():
     # a count(*) has no column to trace: it depends on every row of what its CTE reads
     assert found["fct_z"]["n"]["from"] == ["stg_x.*"]
     assert rows_from(models[1]) == {"stg_x": "day = {day}"}
+
+
+def _lineage(sql_sha: str, claims_sha: str, coverage: float) -> dict:
+    def model(deps, columns, settings=()):
+        return {
+            "path": "sql/x.sql",
+            "sha256": "s",
+            "depends_on": deps,
+            "published": True,
+            "keys": ["day"],
+            "settings": list(settings),
+            "columns": columns,
+        }
+
+    return {
+        "git_commit": "abc",
+        "settings": {"coverage_low": coverage},
+        "raw": {
+            "raw_claims": {
+                "source": "official_claims",
+                "files": [{"file": "claims.json", "sha256": claims_sha, "as_of": "2026-01-01"}],
+            },
+            "raw_named": {
+                "source": "mediazona_daily",
+                "files": [{"file": "v1.csv", "sha256": "n1", "as_of": "2025-01-01"}],
+            },
+        },
+        "models": {
+            "stg_claims": {
+                **model(["raw_claims"], {"claimed": {"from": ["raw_claims.p"], "settings": []}}),
+                "sha256": sql_sha,
+            },
+            "fct_day": model(
+                ["stg_claims", "raw_named"],
+                {
+                    "claimed": {"from": ["stg_claims.claimed"], "settings": []},
+                    "estimate": {"from": ["raw_named.change"], "settings": ["coverage_low"]},
+                },
+                ["coverage_low"],
+            ),
+        },
+    }
+
+
+def test_causes_name_changed_models_files_and_settings_only_where_they_reach():
+    from flows.diff import _relevant, causes_between
+    from flows.lineage import reach
+
+    before, after = _lineage("m1", "c1", 0.45), _lineage("m2", "c2", 0.4)
+    causes = causes_between(before, after)
+    assert {(c["kind"], c["subject"]) for c in causes} == {
+        ("changed model", "stg_claims"),
+        ("changed raw file", "raw_claims"),
+        ("changed configuration", "coverage_low"),
+    }
+    claimed = _relevant(causes, reach(after, "fct_day", "claimed"))
+    assert {c["kind"] for c in claimed} == {"changed model", "changed raw file"}
+    estimate = _relevant(causes, reach(after, "fct_day", "estimate"))
+    assert [c["subject"] for c in estimate] == ["coverage_low"]
+    assert causes_between(before, before) == []
