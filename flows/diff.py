@@ -339,12 +339,18 @@ def render_markdown(result: dict, title: str = "What changed") -> str:
             causes = "; ".join(change["causes"]) or "unattributed"
             lines.append(f"- `{column}`: {change['rows']:,} row(s) changed, because of {causes}")
             for row in change["largest"]:
-                delta = f" ({row['delta']:+,.4g})" if row["delta"] is not None else ""
+                delta = f" ({_signed(row['delta'])})" if row["delta"] is not None else ""
                 lines.append(
                     f"  - {_key_text(row['key'])}: {_fmt(row['before'])} -> "
                     f"{_fmt(row['after'])}{delta}"
                 )
     return "\n".join(lines) + "\n"
+
+
+def _signed(delta: float) -> str:
+    if float(delta).is_integer():
+        return f"{int(delta):+,}"
+    return f"{delta:+,.4f}".rstrip("0").rstrip(".")
 
 
 def _key_text(key: dict) -> str:
