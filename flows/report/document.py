@@ -108,12 +108,23 @@ def _estimates_table(fig: Figures) -> str:
 NOWCAST_METHOD = (
     "Names are published weeks to years after a death, so recent weeks look too low. The "
     "nowcast scales them up in two stages, each learnt only from the vintages known at the time: "
-    "a chain ladder (how much a week's count grew between consecutive vintages, by weeks since "
-    "death), then a correction per lag from past outcomes: every earlier nowcast at least 26 "
-    "weeks old against what the newest vintage says of its week. The median of those ratios "
-    "scales the nowcast; their 10th and 90th percentiles give the nominal 80% band. Weeks whose "
-    "past ratios spread over more than a factor of 3 (the newest weeks) get no nowcast."
+    "a chain ladder (how much a week's count grew between consecutive vintages of the last 26 "
+    "weeks, by weeks since death), then a correction per lag from past outcomes: each nowcast "
+    "made 26 weeks or more earlier against what the current vintage says of its week. The "
+    "median of those ratios scales the nowcast; their 10th and 90th percentiles give the "
+    "nominal 80% band. Weeks whose past ratios spread over more than a factor of 3 (the newest "
+    "weeks) get no nowcast."
 )
+
+
+def _late_additions(fig: Figures) -> str:
+    share = fig.late_additions_share
+    if share is None or share != share:  # too few vintages: NULL, or NaN from 0 / 0
+        return ""
+    return (
+        f"over the last year, {share:.0%} of the names added to the list were "
+        "for deaths more than 26 weeks before; "
+    )
 
 
 def _backtest_section(fig: Figures) -> str:
@@ -144,9 +155,9 @@ def _backtest_section(fig: Figures) -> str:
         f"{scores['unadjusted_mean_abs_error']:.0%} taking the published counts as they stood. "
         "The nominal 80% band held the later count for "
         f"<b>{scores['interval_coverage']:.0%}</b> of weeks. Read the band as narrower than it "
-        "should be, and the nowcast as still low: when publication slows faster than it did "
-        "before (large batches of old names keep arriving), a correction learnt from the past "
-        "cannot see it coming, and the newest vintage is not final either.</p>"
+        f"should be and the nowcast as still low: {_late_additions(fig)}names for old deaths "
+        "arrive in large batches, ever faster, which no lag seen before predicts; and the newest "
+        "vintage is not final either.</p>"
         "<table><tr><th>cut-off</th><th>weeks</th><th>published then</th><th>chain ladder</th>"
         "<th>nowcast</th><th>known now</th><th>nowcast error</th><th>chain ladder error</th>"
         f"<th>error without</th><th>in band</th></tr>{rows}</table>"

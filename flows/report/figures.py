@@ -23,6 +23,9 @@ class Figures:
     estimates: pl.DataFrame
     backtest: pl.DataFrame
     settings: dict
+    # share of the names added over the last year of vintages that were for deaths more than
+    # 26 weeks earlier: why a nowcast learnt from lags runs low
+    late_additions_share: float | None = None
 
 
 def read_figures(con: duckdb.DuckDBPyConnection, settings: dict) -> Figures:
@@ -90,6 +93,24 @@ def read_figures(con: duckdb.DuckDBPyConnection, settings: dict) -> Figures:
         "select * from fct_published_estimates order by estimate_date, source_row"
     ).pl()
     backtest = con.sql("select * from fct_nowcast_backtest order by cutoff, week_start").pl()
+    if "chain_ladder_deaths" not in backtest.columns:
+        # a snapshot from before the correction stage: its nowcast was the chain ladder alone
+        backtest = backtest.with_columns(chain_ladder_deaths=pl.col("nowcast_deaths"))
+    late_additions_share = con.execute(
+        """
+        with added as (
+            select week_start, as_of,
+                named_deaths - coalesce(
+                    lag(named_deaths) over (partition by week_start order by as_of), 0
+                ) as added,
+            from fct_named_vintages
+        )
+        select (sum(added) filter (where as_of - week_start > 26 * 7) / sum(added))::double
+        from added
+        where as_of > (select min(as_of) from fct_named_vintages)
+            and as_of > (select max(as_of) from fct_named_vintages) - 365
+        """
+    ).fetchall()[0][0]
     return Figures(
         as_of,
         _plain(weekly),
@@ -100,6 +121,7 @@ def read_figures(con: duckdb.DuckDBPyConnection, settings: dict) -> Figures:
         estimates,
         backtest,
         settings,
+        late_additions_share,
     )
 
 
