@@ -324,12 +324,15 @@ def render_markdown(result: dict, title: str = "What changed") -> str:
             f"{t['unchanged']:,} | {because or '-'} |"
         )
     for t in result["tables"]:
-        if not (t["added"] or t["removed"] or t["changed"]):
+        if not (t["added"] or t["removed"] or t["changed"] or t["columns_added"]):
             continue
         lines += ["", f"### {t['table']}", ""]
         if t.get("note"):
             lines.append(t["note"])
         for state in ("added", "removed"):
+            if t[f"columns_{state}"]:
+                names = ", ".join(f"`{c}`" for c in t[f"columns_{state}"])
+                lines.append(f"- column(s) {state}: {names}")
             if t[f"{state}_keys"]:
                 shown = "; ".join(_key_text(k) for k in t[f"{state}_keys"])
                 more = " ..." if t[state] > len(t[f"{state}_keys"]) else ""

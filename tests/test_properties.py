@@ -27,12 +27,21 @@ from flows.warehouse import build_models, connect
 FIRST = date(2022, 2, 24)
 CATALOGUE = load_catalogue()
 SAMPLE = sample_files()
-FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Derandomized: CI runs the same examples every time (a red main is never luck); raise
+# max_examples locally to search further.
+FAST = settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 def _csv(header: list[str], rows: list[list[object]]) -> bytes:
     out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows([header, *rows])
+    # "\r\n" as in RFC 4180, so that a cell holding a lone "\r" is quoted too
+    csv.writer(out, lineterminator="\r\n").writerows([header, *rows])
     return out.getvalue().encode()
 
 
@@ -121,7 +130,7 @@ def damaged(draw) -> tuple[str, str, bytes]:
     return source, local, bytes(content)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, derandomize=True, database=None)
 @given(case=damaged())
 def test_damaged_files_give_rows_or_a_source_format_error_never_a_crash(case) -> None:
     source, local, content = case
@@ -174,7 +183,13 @@ records = st.lists(
 
 
 @pytest.mark.slow
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
 @given(changes=counts, start=st.integers(0, 20), people=records)
 def test_weekly_and_regional_sums_are_preserved(base_warehouse, tmp_path_factory, changes,
                                                 start, people) -> None:  # fmt: skip
