@@ -35,6 +35,7 @@ from flows.publish import current_snapshot, warehouse_lock
 from flows.quarantine import new_run_id, record_new_rejects
 from flows.raw_store import entries_in_use
 from flows.recovery import sweep
+from flows.region_check import quarantine_unmapped_regions
 from flows.run_artifacts import completion_message, publish_run_artifacts
 from flows.snapshots import prune
 from flows.sources import Source, load_catalogue
@@ -203,6 +204,8 @@ def backfill(
         con.execute("set enable_progress_bar = false")
         try:
             models = build_task(con, settings, catalogue)
+            if unmapped := quarantine_unmapped_regions(con, warehouse, run_id):
+                logger.warning("%d unknown region spelling(s) quarantined", unmapped)
             rebuilt = merge_task(con, models, base, first_week, last_week)
             checks = validate_task(con, settings, run_date)
             failed = blocking(checks)
