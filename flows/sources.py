@@ -22,8 +22,15 @@ class SourceFile:
     as_of: date | None = None
 
     @property
+    def recompressed(self) -> bool:
+        """The local copy is `gzip -9 -n` of the upstream file (zcat gives it back exactly)."""
+        return self.local.endswith(".gz") and not self.url.endswith(".gz")
+
+    @property
     def name(self) -> str:
-        return PurePosixPath(self.local).name
+        # a re-compressed local copy is stored as the upstream file it stands for
+        name = PurePosixPath(self.local).name
+        return name.removesuffix(".gz") if self.recompressed else name
 
     def location(self, settings: Settings) -> str:
         """The URL a run reads: upstream, or file:// under the source folder."""

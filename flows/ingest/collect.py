@@ -7,9 +7,9 @@ from datetime import datetime
 
 from flows.config import Settings
 from flows.ingest.fetch import fetch_bytes
-from flows.ingest.formats import parser_for
+from flows.ingest.parallel import parse_many
 from flows.raw_store import ManifestEntry, entries_in_use, read_manifest, store
-from flows.sources import Source
+from flows.sources import Source, SourceFile
 
 
 @dataclass
@@ -38,7 +38,8 @@ def ingest_source(settings: Settings, source: Source, fetched_at: datetime) -> S
     warehouse = settings.warehouse
     outcome = SourceOutcome(source.name)
     stored = {e.sha256: e for e in read_manifest(warehouse) if e.source == source.name}
-    parse = parser_for(source.format)
+    pending: list[tuple[SourceFile, str, bytes, str]] = []
+    pending_sha256: dict[str, str] = {}
     for spec in source.files:
         url = spec.location(settings)
         pinned = spec.sha256 if settings.verify_checksums else None
@@ -52,18 +53,29 @@ def ingest_source(settings: Settings, source: Source, fetched_at: datetime) -> S
             sha256=pinned,
             timeout=settings.http_timeout_seconds,
             attempts=settings.http_retries,
+            gunzip=spec.recompressed and url.startswith("file:"),
         )
         previous = _same_content(source, spec.local, sha256, stored, warehouse)
+        if previous is None and source.keep_all_vintages and sha256 in pending_sha256:
+            detail = f"same content as {pending_sha256[sha256]}"
+            outcome.files.append(FileOutcome(spec.local, url, "unchanged", sha256, detail=detail))
+            continue
         if previous is not None:
             detail = "" if previous.file == spec.local else f"same content as {previous.file}"
             outcome.files.append(FileOutcome(spec.local, url, "unchanged", sha256, detail=detail))
             continue
-        parsed = parse(source.name, spec.local, content)
+        pending.append((spec, url, content, sha256))
+        pending_sha256[sha256] = spec.local
+        outcome.files.append(FileOutcome(spec.local, url, "new", sha256))
+    # every new file is parsed (in parallel when there are many maps), then kept in order
+    parsed_files = parse_many(
+        source.format, source.name, [(spec.local, content) for spec, _, content, _ in pending]
+    )
+    new_outcomes = iter(f for f in outcome.files if f.status == "new")
+    for (spec, url, content, sha256), parsed in zip(pending, parsed_files, strict=True):
         entry = store(warehouse, spec, url, content, sha256, parsed, fetched_at)
-        stored[sha256] = entry
-        outcome.files.append(
-            FileOutcome(spec.local, url, "new", sha256, entry.rows, entry.rejected)
-        )
+        item = next(new_outcomes)
+        item.rows, item.rejected = entry.rows, entry.rejected
     return outcome
 
 

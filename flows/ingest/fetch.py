@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import zlib
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -67,10 +69,19 @@ def fetch_bytes(
     sha256: str | None = None,
     timeout: float = 60.0,
     attempts: int = 4,
+    gunzip: bool = False,
 ) -> tuple[bytes, str]:
-    """Return the file's bytes and sha256; a pinned checksum that differs is an error."""
+    """Return the file's bytes and sha256; a pinned checksum that differs is an error.
+
+    `gunzip`: the file at `url` is a gzip of the real one (a re-compressed local copy); the
+    real bytes are returned and checked."""
     if urlparse(url).scheme == "file":
         content = _read_local(source, url)
+        if gunzip:
+            try:
+                content = gzip.decompress(content)
+            except (OSError, EOFError, zlib.error) as exc:
+                raise SourceUnavailable(source, url, f"not a gzip file ({exc})") from exc
     elif urlparse(url).scheme in ("http", "https"):
         content = _read_http(source, url, timeout, attempts)
     else:
