@@ -23,8 +23,8 @@ class SourceFile:
 
     @property
     def recompressed(self) -> bool:
-        """The local copy is `gzip -9 -n` of the upstream file (zcat gives it back exactly)."""
-        return self.local.endswith(".gz") and not self.url.endswith(".gz")
+        """A local copy named *.gz is `gzip -9 -n` of the upstream file (zcat gives it back)."""
+        return self.local.endswith(".gz")
 
     @property
     def name(self) -> str:

@@ -54,7 +54,7 @@ def ingest_source(settings: Settings, source: Source, fetched_at: datetime) -> S
             timeout=settings.http_timeout_seconds,
             attempts=settings.http_retries,
             backoff=settings.http_backoff_seconds,
-            gunzip=spec.recompressed and url.startswith("file:"),
+            gunzip=spec.recompressed,
         )
         previous = _same_content(source, spec.local, sha256, stored, warehouse)
         if previous is None and source.keep_all_vintages and sha256 in pending_sha256:

@@ -105,20 +105,20 @@ def fetch_bytes(
 ) -> tuple[bytes, str]:
     """Return the file's bytes and sha256; a pinned checksum that differs is an error.
 
-    `gunzip`: the file at `url` is a gzip of the real one (a re-compressed local copy); the
-    real bytes are returned and checked."""
+    `gunzip`: the file may be a gzip of the real one (a re-compressed local copy, wherever it is
+    served from); gzip content is decompressed and the real bytes returned and checked."""
     scheme = urlparse(url).scheme
     if scheme == "file":
         content = _read_local(source, url)
-        if gunzip:
-            try:
-                content = gzip.decompress(content)
-            except (OSError, EOFError, zlib.error) as exc:
-                raise SourceUnavailable(source, url, f"not a gzip file ({exc})") from exc
     elif scheme in ("http", "https"):
         content = _read_http(source, url, timeout, attempts, backoff)
     else:
         raise SourceUnavailable(source, url, "only https://, http:// and file:// are supported")
+    if gunzip and content[:2] == b"\x1f\x8b":
+        try:
+            content = gzip.decompress(content)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise SourceUnavailable(source, url, f"broken gzip data ({exc})") from exc
     digest = hashlib.sha256(content).hexdigest()
     if sha256 is not None and digest != sha256:
         raise ChecksumMismatch(source, url, sha256, digest)
