@@ -1,5 +1,6 @@
 -- grain: one row per DeepState map snapshot in the published occupied-area series
 -- key: snapshot
+-- rows from stg_territory_snapshots: snapshot = {snapshot}
 -- Each snapshot beside the other DeepState format (the pre-filtered file nearest in time,
 -- within 12 hours) and the Economist's daily series (same UTC date), with the gaps and the
 -- tolerances they are checked against.
