@@ -21,6 +21,10 @@ def _rebuild(cls: type[TollError], args: tuple, state: dict) -> TollError:
     return error
 
 
+class ConfigError(TollError, ValueError):
+    """A setting or catalogue entry that toll refuses (e.g. a path leaving its folder)."""
+
+
 class SourceUnavailable(TollError):
     def __init__(self, source: str, url: str, reason: str) -> None:
         super().__init__(

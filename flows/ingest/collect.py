@@ -8,6 +8,7 @@ from datetime import datetime
 from flows.config import Settings
 from flows.ingest.fetch import fetch_bytes
 from flows.ingest.parallel import parse_many
+from flows.ingest.parsing import check_rejected_share
 from flows.raw_store import ManifestEntry, entries_in_use, read_manifest, store
 from flows.sources import Source, SourceFile
 
@@ -72,6 +73,8 @@ def ingest_source(settings: Settings, source: Source, fetched_at: datetime) -> S
     parsed_files = parse_many(
         source.format, source.name, [(spec.local, content) for spec, _, content, _ in pending]
     )
+    for (spec, *_), parsed in zip(pending, parsed_files, strict=True):
+        check_rejected_share(source.name, spec.local, parsed)
     new_outcomes = iter(f for f in outcome.files if f.status == "new")
     for (spec, url, content, sha256), parsed in zip(pending, parsed_files, strict=True):
         entry = store(warehouse, spec, url, content, sha256, parsed, fetched_at)

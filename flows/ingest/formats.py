@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from flows.errors import ConfigError
 from flows.ingest import (
     bessudnov,
     deepstate,
@@ -35,6 +36,6 @@ def parser_for(format_name: str) -> Parser:
     try:
         return PARSERS[format_name]
     except KeyError:
-        raise ValueError(
+        raise ConfigError(
             f"unknown source format {format_name!r}; known: {sorted(PARSERS)}"
         ) from None
