@@ -235,7 +235,7 @@ def sample_files(seed: int = 7, days: int = 400) -> dict[str, bytes]:
         ],
     )
     for spec in catalogue["territory"].files:
-        files[spec.local] = _sample_map(
+        files[spec.local] = sample_map(
             snapshot_instant(spec.local)[1], full="history" in spec.local
         )
     return files
@@ -263,7 +263,7 @@ SAMPLE_LAYERS = [
 ]
 
 
-def _sample_map(instant: datetime, full: bool) -> bytes:
+def sample_map(instant: datetime, full: bool) -> bytes:
     """An invented map in either DeepState format (gzip, like the staged copies)."""
     grown = (instant - datetime(2023, 12, 24, tzinfo=UTC)).total_seconds() / 86_400 / 500
     layers = []

@@ -9,12 +9,14 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from fault_server import FaultServer
 
 from flows.config import load_settings
 from flows.ingest import collect
 from flows.ingest.collect import ingest_source
 from flows.ingest.deepstate import layer_of
 from flows.models import discover
+from flows.sample_sources import sample_map
 from flows.sources import load_catalogue
 from flows.warehouse import build_models, connect
 
@@ -196,3 +198,32 @@ def test_two_formats_agree_and_economist_gap_is_reported(built) -> None:
     assert pairs >= 40  # full-layer Sunday evening beside the pre-filtered Monday 03:00 file
     assert worst < 50 and agree
     assert economist >= 100
+
+
+def test_upstream_run_fetches_the_days_prefiltered_file_and_skips_one_not_published(
+    tmp_path,
+) -> None:
+
+    today = datetime.now(UTC).date()
+    root = tmp_path / "upstream"
+    name = f"deepstatemap_data_{today:%Y%m%d}.geojson"
+    (root / "data").mkdir(parents=True)
+    instant = datetime(today.year, today.month, today.day, 3, tzinfo=UTC)
+    (root / "data" / name).write_bytes(gzip.decompress(sample_map(instant, full=False)))
+    with FaultServer(root=root) as server:
+        template = server.url("data/deepstatemap_data_") + "{date:%Y%m%d}.geojson"
+        catalogue = tmp_path / "sources.toml"
+        catalogue.write_text(
+            "[sources.territory]\ntitle = 't'\nformat = 'deepstate_geojson'\nlicence = 't'\n"
+            f"daily_url = '{template}'\n"
+            "daily_local = 'deepstate/daily/deepstatemap_data_{date:%Y%m%d}.geojson'\n"
+            "files = []\n"
+        )
+        source = load_catalogue(catalogue)["territory"]
+        settings = load_settings(warehouse=tmp_path / "warehouse", http_retries=1)
+        first = ingest_source(settings, source, datetime.now(UTC))
+        again = ingest_source(settings, source, datetime.now(UTC))
+    # yesterday's file is not there (404): skipped, not an error
+    assert [f.file for f in first.new] == [f"deepstate/daily/{name}"]
+    assert first.new[0].rows == 1
+    assert again.new == [] and [f.status for f in again.files] == ["unchanged"]

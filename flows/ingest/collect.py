@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
+
+import httpx
 
 from flows.config import Settings
+from flows.errors import SourceUnavailable
 from flows.ingest.fetch import fetch_bytes
 from flows.ingest.parallel import parse_many
 from flows.ingest.parsing import check_rejected_share
@@ -41,22 +44,27 @@ def ingest_source(settings: Settings, source: Source, fetched_at: datetime) -> S
     stored = {e.sha256: e for e in read_manifest(warehouse) if e.source == source.name}
     pending: list[tuple[SourceFile, str, bytes, str]] = []
     pending_sha256: dict[str, str] = {}
-    for spec in source.files:
+    for spec in _files_to_fetch(settings, source, fetched_at.date()):
         url = spec.location(settings)
         pinned = spec.sha256 if settings.verify_checksums else None
         if pinned and pinned in stored:
             # A pinned file cannot change: no need to fetch it again.
             outcome.files.append(FileOutcome(spec.local, url, "unchanged", pinned))
             continue
-        content, sha256 = fetch_bytes(
-            source.name,
-            url,
-            sha256=pinned,
-            timeout=settings.http_timeout_seconds,
-            attempts=settings.http_retries,
-            backoff=settings.http_backoff_seconds,
-            gunzip=spec.recompressed,
-        )
+        try:
+            content, sha256 = fetch_bytes(
+                source.name,
+                url,
+                sha256=pinned,
+                timeout=settings.http_timeout_seconds,
+                attempts=settings.http_retries,
+                backoff=settings.http_backoff_seconds,
+                gunzip=spec.recompressed,
+            )
+        except SourceUnavailable as exc:
+            if spec.optional and _not_found(exc):
+                continue  # today's dated file is not published yet
+            raise
         previous = _same_content(source, spec.local, sha256, stored, warehouse)
         if previous is None and source.keep_all_vintages and sha256 in pending_sha256:
             detail = f"same content as {pending_sha256[sha256]}"
@@ -81,6 +89,22 @@ def ingest_source(settings: Settings, source: Source, fetched_at: datetime) -> S
         item = next(new_outcomes)
         item.rows, item.rejected = entry.rows, entry.rejected
     return outcome
+
+
+def _files_to_fetch(settings: Settings, source: Source, today: date) -> list[SourceFile]:
+    """The declared files, plus on upstream runs the dated daily files of today and yesterday
+    (a run before the day's upload still gets yesterday's)."""
+    files = list(source.files)
+    if settings.source_dir is None:
+        declared = {f.local for f in files}
+        daily = source.daily_files([today - timedelta(days=1), today])
+        files += [f for f in daily if f.local not in declared]
+    return files
+
+
+def _not_found(exc: SourceUnavailable) -> bool:
+    cause = exc.__cause__
+    return isinstance(cause, httpx.HTTPStatusError) and cause.response.status_code == 404
 
 
 def _same_content(
