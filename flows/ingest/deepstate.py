@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import gzip
 import re
+import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import PurePosixPath
 
 import orjson
 import polars as pl
 import shapely
+import shapely.errors
 
 from flows import geometry
 from flows.errors import SourceFormatError
@@ -139,7 +141,12 @@ def measure_snapshot(source: str, file: str, content: bytes) -> dict:
             "<unix timestamp>.geojson or deepstatemap_data_YYYYMMDD.geojson (the as-of instant)",
         ) from None
     if content[:2] == b"\x1f\x8b":
-        content = gzip.decompress(content)
+        try:
+            content = gzip.decompress(content)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise SourceFormatError(
+                source, file, f"gzip data ({exc})", "a complete gzip file"
+            ) from None
     try:
         document = orjson.loads(content)
     except orjson.JSONDecodeError as exc:
@@ -153,11 +160,17 @@ def measure_snapshot(source: str, file: str, content: bytes) -> dict:
     layers: dict[str, list[shapely.Geometry]] = {}
     named = False
     for position, feature in enumerate(features, start=1):
-        props = feature.get("properties") or {}
-        geom = feature.get("geometry") or {}
+        props = feature.get("properties") if isinstance(feature, dict) else None
+        geom = feature.get("geometry") if isinstance(feature, dict) else None
+        props, geom = props or {}, geom or {}
+        if not isinstance(props, dict) or not isinstance(geom, dict):
+            raise SourceFormatError(
+                source, file, f"feature {position}", "a GeoJSON Feature with properties/geometry"
+            )
         if geom.get("type") == "Point":
             continue
         name = props.get("name")
+        name = name if isinstance(name, str) else None
         named = named or bool(name)
         layer = layer_of(name) if name else (None if named else "prefiltered")
         if layer is None:
@@ -185,14 +198,19 @@ def measure_snapshot(source: str, file: str, content: bytes) -> dict:
     else:
         map_format = PREFILTERED
         occupied, grey = layers.get("prefiltered", []), []
-    occupied_area = geometry.union(occupied)
-    occupied_km2 = geometry.area_km2(occupied_area)
-    # the grey zone is reported beside the occupied area, never inside it
-    grey_km2 = (
-        geometry.area_km2(geometry.union(grey).difference(occupied_area))
-        if map_format == FULL_LAYER
-        else None
-    )
+    try:
+        occupied_area = geometry.union(occupied)
+        occupied_km2 = geometry.area_km2(occupied_area)
+        # the grey zone is reported beside the occupied area, never inside it
+        grey_km2 = (
+            geometry.area_km2(geometry.union(grey).difference(occupied_area))
+            if map_format == FULL_LAYER
+            else None
+        )
+    except (shapely.errors.GEOSException, ValueError, TypeError) as exc:
+        raise SourceFormatError(
+            source, file, f"snapshot {snapshot}: geometry ({exc})", "valid polygon coordinates"
+        ) from None
     if not occupied_km2 > 0:
         raise SourceFormatError(
             source, file, f"snapshot {snapshot}: occupied area is {occupied_km2} km²", "> 0"
