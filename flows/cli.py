@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from flows.config import load_settings
-from flows.errors import TollError
+from flows.errors import HideTollErrorTracebacks, TollError
 
 app = typer.Typer(
     help="toll: defensible fact tables of Russian military losses.", no_args_is_help=True
@@ -70,7 +70,7 @@ def run(
     try:
         result = nightly(settings=settings, rebuild=rebuild)
     except TollError as exc:
-        err.print(f"[red]toll: {exc}[/red]")
+        _print_error(exc)
         raise typer.Exit(1) from None
     figures = headline(Path(result["snapshot"]))
     elapsed = time.monotonic() - started
@@ -108,6 +108,76 @@ def _print_headline(result: dict, figures: dict, elapsed: float) -> None:
             f"Latest complete week: {week[0]} with {week[1]:,} named deaths "
             "(recent weeks grow for months as obituaries appear)"
         )
+
+
+@app.command()
+def backfill(
+    start: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="First day (ISO).")],
+    end: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="Last day (ISO).")],
+    submit: Annotated[
+        bool, typer.Option(help="Submit to the `backfill` deployment on the Prefect server.")
+    ] = False,
+    source_dir: SourceDir = None,
+    warehouse: Warehouse = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Recompute the ISO weeks from START to END and republish them (locally or on a worker)."""
+    from flows.backfill import validate_range
+    from flows.operations import run_tags, submit_backfill
+
+    first, last = validate_range(start.date(), end.date())
+    if submit:
+        created = submit_backfill(first, last)
+        if as_json:
+            console.print_json(json.dumps(created))
+            return
+        console.print(f"Submitted {created['name']} ({created['state']}), run id {created['id']}")
+        if created["url"]:
+            console.print(f"  follow it at {created['url']}")
+        return
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from prefect import tags
+
+    from flows.backfill import backfill as backfill_flow
+
+    settings = load_settings(source_dir=source_dir, warehouse=warehouse)
+    err.print(f"toll: backfill {first}..{last}, warehouse {settings.warehouse}")
+    started = time.monotonic()
+    with tags(*run_tags("backfill", first, last)):
+        result = backfill_flow(start=first, end=last, settings=settings)
+    elapsed = time.monotonic() - started
+    if as_json:
+        console.print_json(json.dumps({**result, "seconds": elapsed}))
+        return
+    weeks = result["weeks"]
+    console.print(f"Published snapshot {Path(result['snapshot']).name} in {elapsed:.1f} s")
+    console.print(f"  ISO weeks {weeks[0]} .. {weeks[1]} rebuilt; other weeks kept as published")
+
+
+@app.command()
+def history(
+    limit: Annotated[int, typer.Option(help="How many runs, newest first.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Recent nightly and backfill runs from the Prefect API: state, duration, rows, gate."""
+    from flows.operations import recent_runs
+
+    runs = recent_runs(limit)
+    if as_json:
+        console.print_json(json.dumps(runs))
+        return
+    table = Table("run", "state", "started (UTC)", "seconds", "rows published", "gate", "message")
+    for r in runs:
+        table.add_row(
+            r["name"],
+            r["state"],
+            (r["started"] or "-")[:19],
+            f"{r['seconds']:.1f}" if r["seconds"] is not None else "-",
+            r["rows_published"] or "-",
+            r["gate"] or "-",
+            r["message"][:70],
+        )
+    console.print(table)
 
 
 @app.command()
@@ -239,12 +309,19 @@ def quarantine(
     console.print(rows)
 
 
+def _print_error(exc: TollError) -> None:
+    # Unwrapped (URLs stay whole) and not read as rich markup ("['total']" is not a style).
+    err.print(f"toll: {exc}", style="red", markup=False, soft_wrap=True, highlight=False)
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(HideTollErrorTracebacks())
     try:
         app()
     except TollError as exc:
-        err.print(f"toll: {exc}")
+        _print_error(exc)
         sys.exit(1)
 
 

@@ -34,8 +34,12 @@ class Settings(BaseSettings):
     # date is on or before it. Unset means everything fetched so far.
     as_of: date | None = None
 
+    # A failed nightly or backfill run POSTs a JSON alert here (Slack-style `text` + fields).
+    alert_webhook: str | None = None
+
     http_timeout_seconds: float = 60.0
-    http_retries: int = 4
+    http_retries: int = Field(4, ge=1)  # attempts in all, for transient failures only
+    http_backoff_seconds: float = Field(0.5, ge=0)  # first wait; doubles up to 8 s
 
     # Share of names that reach the public lists (BBC/Mediazona's 45-65%).
     coverage_low: float = Field(0.45, gt=0, le=1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 
 class TollError(Exception):
     """Base of every error toll reports to the user without a traceback."""
@@ -37,3 +39,17 @@ class GateFailed(TollError):
         listed = "\n  - ".join(failures)
         super().__init__(f"quality gate failed, nothing published:\n  - {listed}")
         self.failures = failures
+
+
+class HideTollErrorTracebacks(logging.Filter):
+    """Log a TollError as its message only: it already says what went wrong and where.
+
+    Prefect logs every failed task and flow with its traceback; for errors toll raised on
+    purpose (bad input, unreachable source, failed gate) that is noise around the message.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], TollError):
+            record.exc_info = None
+            record.exc_text = None
+        return True

@@ -8,9 +8,12 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.runtime import flow_run
+from prefect.runtime import deployment, flow_run
+from prefect.states import Completed
 
 from flows import __version__
+from flows.alerts import alert_on_failure
+from flows.catchup import skip_message, superseded_by
 from flows.config import Settings, load_settings
 from flows.crash_points import crash_point
 from flows.errors import GateFailed
@@ -23,6 +26,7 @@ from flows.publish import publish, warehouse_lock
 from flows.quarantine import new_run_id, record_new_rejects
 from flows.raw_store import entries_in_use
 from flows.recovery import sweep
+from flows.run_artifacts import completion_message, publish_run_artifacts
 from flows.snapshots import prune
 from flows.sources import Source, load_catalogue
 from flows.warehouse import build_models, connect
@@ -45,7 +49,19 @@ def fetch_task(settings: Settings, source: Source, fetched_at: datetime) -> Sour
     return outcome
 
 
-@flow(name="nightly", flow_run_name="nightly-{run_date}", log_prints=False)
+def _run_name() -> str:
+    # the date the run is for: its run_date, else the day it was due (a late run keeps its day)
+    given = (flow_run.parameters or {}).get("run_date")
+    when = flow_run.scheduled_start_time or datetime.now(UTC)
+    return f"nightly-{given or when.astimezone(UTC).date()}"
+
+
+@flow(
+    name="nightly",
+    flow_run_name=_run_name,
+    log_prints=False,
+    on_failure=[alert_on_failure],
+)
 def nightly(
     settings: Settings | None = None, run_date: date | None = None, rebuild: bool = False
 ) -> dict:
@@ -56,6 +72,12 @@ def nightly(
     logger = get_run_logger()
     settings = settings or load_settings()
     run_date = run_date or datetime.now(UTC).date()
+    if deployment.id and flow_run.scheduled_start_time:
+        by = superseded_by(flow_run.scheduled_start_time)
+        if by is not None:
+            message = skip_message(flow_run.scheduled_start_time, by)
+            logger.info(message)
+            return Completed(name="Skipped", message=message, data={"skipped": True, "by": by})
     catalogue = load_catalogue(settings.catalogue)
     warehouse = settings.warehouse
     with warehouse_lock(warehouse):
@@ -70,8 +92,10 @@ def nightly(
         fingerprint = inputs_fingerprint(settings, catalogue)
         same = unchanged_snapshot(warehouse, fingerprint) if not rebuild else None
         if same is not None:
-            logger.info("nothing changed since snapshot %s: not rebuilt", same.name)
-            return {"snapshot": str(same), "new_files": new_files, "unchanged": True}
+            message = f"nothing changed since snapshot {same.name}: not rebuilt, it stays current"
+            logger.info(message)
+            result = {"snapshot": str(same), "new_files": new_files, "unchanged": True}
+            return Completed(message=message, data=result)
         if new_files == 0:
             logger.info("no source changed: nothing parsed again; rebuilding from the raw layer")
 
@@ -101,10 +125,10 @@ def nightly(
             if not any(work.iterdir()):
                 work.rmdir()
     report_task(snapshot)
-    summary = _summary(outcomes, checks, snapshot)
-    create_markdown_artifact(markdown=summary, key="nightly-summary", description="toll run")
+    publish_run_artifacts(outcomes, checks, snapshot, title=f"nightly {run_date}")
     logger.info("published %s", snapshot)
-    return {"snapshot": str(snapshot), "new_files": new_files, "unchanged": False}
+    result = {"snapshot": str(snapshot), "new_files": new_files, "unchanged": False}
+    return Completed(message=completion_message(snapshot), data=result)
 
 
 @task(name="build-models", cache_policy=NO_CACHE)
@@ -149,6 +173,7 @@ def publish_task(
     checks: list[Check],
     sources: dict,
     fingerprint: str | None = None,
+    extra: dict | None = None,
 ) -> Path:
     metadata = {
         INPUTS_KEY: fingerprint,
@@ -162,6 +187,7 @@ def publish_task(
             "failed_errors": len(blocking(checks)),
             "failed_warnings": sum(not c.success and c.severity == "warning" for c in checks),
         },
+        **(extra or {}),
     }
     return publish(con, settings.warehouse, models, metadata, before_switch=_write_report)
 
@@ -179,18 +205,3 @@ def report_task(snapshot: Path) -> None:
 
     summary = (snapshot / REPORT_DIR / SUMMARY_MD).read_text(encoding="utf-8")
     create_markdown_artifact(markdown=summary, key="yearly-summary", description="toll report")
-
-
-def _summary(outcomes: list[SourceOutcome], checks: list[Check], snapshot: Path) -> str:
-    lines = [
-        f"# toll run: snapshot `{snapshot.name}`",
-        "",
-        "| source | new | unchanged |",
-        "|---|---|---|",
-    ]
-    for o in outcomes:
-        lines.append(f"| {o.source} | {len(o.new)} | {len(o.files) - len(o.new)} |")
-    failed = [c for c in checks if not c.success]
-    lines += ["", f"{len(checks)} expectations, {len(failed)} failed:"]
-    lines += [f"- {c.severity}: {c.describe()}" for c in failed]
-    return "\n".join(lines)

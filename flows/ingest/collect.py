@@ -52,6 +52,7 @@ def ingest_source(settings: Settings, source: Source, fetched_at: datetime) -> S
             sha256=pinned,
             timeout=settings.http_timeout_seconds,
             attempts=settings.http_retries,
+            backoff=settings.http_backoff_seconds,
         )
         previous = _same_content(source, spec.local, sha256, stored, warehouse)
         if previous is not None:

@@ -1,0 +1,161 @@
+"""The report on ../shared/data: it builds, its figures are the published tables', and the
+reporting-lag nowcast keeps its back-tested accuracy."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import json
+import re
+import struct
+from datetime import date
+
+import polars as pl
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterKey,
+    FlowRunFilter,
+    FlowRunFilterId,
+)
+
+from flows.config import load_settings
+from flows.nightly import nightly
+from flows.publish import current_snapshot
+from flows.report import REPORT_DIR, REPORT_HTML, SUMMARY_MD
+from flows.report.charts import CHARTS
+from flows.report.figures import backtest_scores
+
+pytestmark = [pytest.mark.realdata, pytest.mark.slow]
+
+# Stated bounds for the nowcast back-test on the real data (37 past cut-offs): the mean absolute
+# error of each cut-off's recent-weeks total against the newest vintage must stay within this,
+# and below the error of taking the published counts at face value.
+MAX_NOWCAST_MEAN_ABS_ERROR = 0.50
+
+
+@pytest.fixture(scope="module")
+def published(real_data, tmp_path_factory):
+    """One nightly run on the real data; its state gives the flow run the artifacts belong to."""
+    warehouse = tmp_path_factory.mktemp("warehouse")
+    settings = load_settings(source_dir=real_data, warehouse=warehouse)
+    state = nightly(settings=settings, return_state=True)
+    assert state.is_completed(), state
+    snapshot = current_snapshot(warehouse)
+    return snapshot, state.state_details.flow_run_id
+
+
+def _table(snapshot, name: str) -> pl.DataFrame:
+    return pl.read_parquet(snapshot / f"{name}.parquet")
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    assert data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
+
+
+def _n(value) -> str:
+    return f"{value:,.0f}"
+
+
+def test_report_and_every_chart_are_written(published):
+    snapshot, _ = published
+    report = snapshot / REPORT_DIR
+    html = (report / REPORT_HTML).read_text(encoding="utf-8")
+    for name in CHARTS:
+        png = (report / name).read_bytes()
+        width, height = _png_size(png)
+        # a chart with axes, marks and titles: far more than an empty canvas compresses to
+        assert width >= 900 and height >= 400, (name, width, height)
+        assert len(png) > 30_000, (name, len(png))
+        # the HTML is self-contained: the same image inlined
+        assert base64.b64encode(png).decode() in html, name
+    # and nothing else: every image is inlined, none is fetched
+    assert html.count("<img") == html.count('src="data:image/png;base64,') == len(CHARTS)
+
+
+def test_yearly_figures_in_report_equal_published_table(published, real_data):
+    snapshot, _ = published
+    yearly = _table(snapshot, "fct_yearly_summary")
+    summary = (snapshot / REPORT_DIR / SUMMARY_MD).read_text(encoding="utf-8")
+    html = (snapshot / REPORT_DIR / REPORT_HTML).read_text(encoding="utf-8")
+    assert set(yearly["period_type"]) == {"calendar", "war_year", "whole_war"}
+    for row in yearly.to_dicts():
+        shown = [
+            _n(row["named_deaths"]),
+            f"{_n(row['estimate_low'])}–{_n(row['estimate_high'])}",
+            f"{row['deadliest_day']} ({_n(row['deadliest_day_deaths'])})",
+            f"{row['deadliest_iso_week']} ({_n(row['deadliest_week_deaths'])})",
+            _n(row["km2_gained"]),
+        ]
+        md_line = next(line for line in summary.splitlines() if f" {row['period']} |" in line)
+        html_row = next(r for r in html.split("<tr>") if f" {row['period']}</td>" in r)
+        for text in shown:
+            assert text in md_line, (row["period"], text, md_line)
+            assert text in html_row, (row["period"], text)
+
+    # and the table holds what the raw file says: deaths dated 2024 in the newest vintage
+    named_2024 = 0
+    with open(real_data / "mediazona/vintages/2026-01-30_cumsum.csv") as handle:
+        for r in csv.DictReader(handle):
+            if r["date"].startswith("2024-"):
+                named_2024 += int(r["change"])
+    y2024 = yearly.filter(
+        (pl.col("period_type") == "calendar") & (pl.col("period") == "2024")
+    ).to_dicts()[0]
+    assert y2024["named_deaths"] == named_2024 == 57_274
+    assert y2024["estimate_low"] == round(named_2024 / 0.65)
+    assert y2024["estimate_high"] == round(named_2024 / 0.45)
+    assert f"| Calendar year 2024 | {_n(named_2024)} |" in summary
+    whole = yearly.filter(pl.col("period_type") == "whole_war").to_dicts()[0]
+    assert whole["named_deaths"] == 137_930
+    assert f"up to {_n(whole['total_with_addon_high'])}" in summary
+
+
+def test_backtest_figures_in_report_equal_published_table(published):
+    snapshot, _ = published
+    scores = backtest_scores(_table(snapshot, "fct_nowcast_backtest"))
+    written = json.loads((snapshot / REPORT_DIR / "nowcast_backtest.json").read_text())
+    assert written == pytest.approx(scores)
+    summary = (snapshot / REPORT_DIR / SUMMARY_MD).read_text(encoding="utf-8")
+    assert f"over {scores['cutoffs']} cut-offs" in summary
+    assert f"{scores['nowcast_mean_abs_error']:.0%}" in summary
+
+
+def test_nowcast_backtest_within_stated_bound(published):
+    snapshot, _ = published
+    backtest = _table(snapshot, "fct_nowcast_backtest")
+    scores = backtest_scores(backtest)
+    # every Mediazona vintage at least 26 weeks older than the newest one is a cut-off
+    assert scores["cutoffs"] >= 30
+    assert backtest["known_now_as_of"].unique().to_list() == [date(2026, 1, 30)]
+    assert scores["nowcast_mean_abs_error"] <= MAX_NOWCAST_MEAN_ABS_ERROR, scores
+    assert scores["nowcast_mean_abs_error"] < scores["unadjusted_mean_abs_error"], scores
+
+
+def test_weekly_nowcast_is_published_for_recent_weeks(published):
+    snapshot, _ = published
+    weekly = _table(snapshot, "fct_weekly_losses").filter(pl.col("nowcast_deaths").is_not_null())
+    assert weekly.height > 0
+    assert (weekly["nowcast_deaths"] >= weekly["named_deaths"]).all()
+    assert (weekly["nowcast_deaths_low"] <= weekly["nowcast_deaths"]).all()
+    assert (weekly["nowcast_deaths"] <= weekly["nowcast_deaths_high"]).all()
+    assert weekly["week_start"].max() <= date(2026, 1, 30)
+
+
+def test_report_task_attaches_summary_as_markdown_artifact(published):
+    snapshot, flow_run_id = published
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["yearly-summary"])),
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
+        )
+    assert len(artifacts) == 1
+    artifact = artifacts[0]
+    assert artifact.type == "markdown"
+    assert artifact.task_run_id is not None  # made by the report task, not the flow
+    summary = (snapshot / REPORT_DIR / SUMMARY_MD).read_text(encoding="utf-8")
+    assert artifact.data == summary
+    assert re.search(r"\| Whole war since 2022-02-24 \| 137,930 \|", artifact.data)
