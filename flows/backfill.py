@@ -198,7 +198,7 @@ def backfill(start: date, end: date, settings: Settings | None = None) -> dict:
         try:
             models = build_task(con, settings, catalogue)
             rebuilt = merge_task(con, models, base, first_week, last_week)
-            checks = validate_task(con, settings, datetime.now(UTC).date())
+            checks = validate_task(con, settings, datetime.now(UTC).date(), run_id)
             failed = blocking(checks)
             if failed:
                 raise GateFailed([c.describe() for c in failed])

@@ -146,7 +146,9 @@ def validate(
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     datasource, held = add_duckdb_datasource(context, con)
     gx_params = {k: _as_datetime(v) for k, v in parameters.items()}
-    tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+    tables = {
+        r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()
+    }
     outcome = GateResult()
     failing: list[pl.DataFrame] = []
     try:

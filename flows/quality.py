@@ -16,6 +16,7 @@ import polars as pl
 
 from flows import quarantine
 from flows.config import Settings
+from flows.errors import TollError
 from flows.gate import GateResult, load_suites, suite_table, validate
 from flows.raw_store import entries_in_use
 from flows.sources import Source
@@ -60,7 +61,9 @@ def attach_previous(con: duckdb.DuckDBPyConnection, previous: Path | None) -> No
         if path is not None and path.exists():
             con.read_parquet(str(path)).create_view(f"prev_{table}", replace=True)
         else:
-            con.execute(f"create or replace view {view} as select * from {quoted(table)} where false")
+            con.execute(
+                f"create or replace view {view} as select * from {quoted(table)} where false"
+            )
 
 
 def quarantine_shares(
@@ -82,7 +85,8 @@ def quarantine_shares(
             )
         rows.append((source.name, total, rejected + flagged))
     return pl.DataFrame(
-        rows, schema={"source": pl.String, "total_rows": pl.Int64, "quarantined_rows": pl.Int64},
+        rows,
+        schema={"source": pl.String, "total_rows": pl.Int64, "quarantined_rows": pl.Int64},
         orient="row",
     )
 
@@ -95,6 +99,7 @@ def run_quality_gate(
     run_id: str,
     previous: Path | None,
     docs: bool = True,
+    record: bool = True,
 ) -> QualityOutcome:
     """Validate every suite, quarantine failing raw/staging rows, then the share per source."""
     suites = load_suites()
@@ -115,7 +120,7 @@ def run_quality_gate(
         result.suites += extra.suites
 
     count = 0
-    if failing is not None and failing.height:
+    if record and failing is not None and failing.height:
         quarantine.record(settings.warehouse, run_id, failing.drop("suite"))
         count = failing.height
     folder = None
@@ -133,9 +138,7 @@ def _with_sources(
     if failing is None or failing.height == 0:
         return None
     meta = {n: s.get("meta") or {} for n, s in suites.items()}
-    files = {
-        e.sha256: e.file for s in catalogue.values() for e in entries_in_use(warehouse, s)
-    }
+    files = {e.sha256: e.file for s in catalogue.values() for e in entries_in_use(warehouse, s)}
     suite_source = pl.DataFrame(
         {
             "suite": list(meta),
@@ -144,7 +147,65 @@ def _with_sources(
         }
     )
     return failing.join(suite_source, on="suite", how="left").with_columns(
-        pl.col("file_sha256").replace_strict(files, default=None, return_dtype=pl.String).alias(
-            "file"
-        )
+        pl.col("file_sha256")
+        .replace_strict(files, default=None, return_dtype=pl.String)
+        .alias("file")
     )
+
+
+def validate_snapshot(
+    settings: Settings, snapshot: Path, run_date: date, docs: bool = True
+) -> QualityOutcome:
+    """Every suite against a published snapshot: its marts as published, raw and staging rebuilt
+    from the raw files it names (by sha256), drift against the snapshot before it."""
+    import json
+
+    from flows.models import discover, run_macros, run_models
+    from flows.publish import METADATA, list_snapshots
+    from flows.raw_store import read_manifest
+    from flows.sources import load_catalogue
+    from flows.warehouse import connect
+
+    meta = json.loads((snapshot / METADATA).read_text(encoding="utf-8"))
+    catalogue = load_catalogue(settings.catalogue)
+    manifest = {(e.source, e.sha256): e for e in read_manifest(settings.warehouse)}
+    con = connect()
+    try:
+        for name, value in (meta.get("settings") or {}).items():
+            con.execute(f"set variable {identifier(name)} = ?", [value])
+        for source in catalogue.values():
+            shas = [f["sha256"] for f in meta.get("sources", {}).get(source.name, [])]
+            missing = [s for s in shas if (source.name, s) not in manifest]
+            if not shas or missing:
+                raise TollError(
+                    f"snapshot {snapshot.name}: raw files of source '{source.name}' are not in "
+                    f"{settings.warehouse / 'raw'} ({len(missing)} of {len(shas)} missing)"
+                )
+            paths = [
+                str(settings.warehouse / manifest[(source.name, s)].parquet_path) for s in shas
+            ]
+            con.read_parquet(paths, union_by_name=True).create_view(
+                identifier(f"raw_{source.name}"), replace=True
+            )
+        run_macros(con)
+        run_models(con, discover())
+        for table in meta.get("tables", {}):
+            con.execute(
+                f"create or replace table {quoted(table)} as select * from read_parquet(?)",
+                [str(snapshot / f"{identifier(table)}.parquet")],
+            )
+        earlier = [m["snapshot"] for m in list_snapshots(settings.warehouse)]
+        before = [s for s in earlier if s < snapshot.name]
+        previous = snapshot.parent / before[-1] if before else None
+        return run_quality_gate(
+            con,
+            settings,
+            catalogue,
+            run_date,
+            f"validate-{snapshot.name}",
+            previous,
+            docs=docs,
+            record=False,
+        )
+    finally:
+        con.close()
