@@ -25,6 +25,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.states import Completed
 
 from flows.alerts import alert_on_failure
+from flows.changes import changes_artifact
 from flows.config import Settings, load_settings
 from flows.errors import GateFailed, TollError
 from flows.gate import blocking
@@ -228,6 +229,7 @@ def backfill(start: date, end: date, settings: Settings | None = None) -> dict:
                 work.rmdir()
     report_task(snapshot)
     publish_run_artifacts(outcomes, checks, snapshot, title=f"backfill {start}..{end}")
+    changes_artifact(snapshot)
     logger.info("published %s (weeks %s..%s rebuilt)", snapshot, first_week, last_week)
     result = {"snapshot": str(snapshot), "weeks": [str(first_week), str(last_week)]}
     message = f"{completion_message(snapshot)}; weeks {first_week}..{last_week} rebuilt"

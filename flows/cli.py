@@ -308,6 +308,81 @@ def validate(
 
 
 @app.command()
+def explain(
+    table: Annotated[str, typer.Argument(help="Published table, e.g. fct_weekly_losses.")],
+    key: Annotated[
+        list[str], typer.Option("--key", help="COLUMN=VALUE of the row (repeat per key column).")
+    ],
+    measure: Annotated[
+        list[str] | None, typer.Option("--measure", help="Only these columns (repeatable).")
+    ] = None,
+    snapshot: Annotated[
+        str | None, typer.Option(help="Snapshot id (default: the current one).")
+    ] = None,
+    warehouse: Warehouse = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Where a published row's figures came from: models, raw files, rows, expectations."""
+    from flows.explain import explain as explain_row
+    from flows.explain import render
+
+    given = {}
+    for item in key:
+        column, sep, value = item.partition("=")
+        if not sep or not column:
+            raise TollError(f"--key {item!r}: expected COLUMN=VALUE, e.g. week_start=2024-08-05")
+        given[column.strip()] = value.strip()
+    settings = load_settings(warehouse=warehouse)
+    result = explain_row(_snapshot(settings.warehouse, snapshot), table, given, measure)
+    if as_json:
+        typer.echo(json.dumps(result, indent=1, default=str))
+    else:
+        typer.echo(render(result), nl=False)
+
+
+@app.command()
+def diff(
+    snapshot_a: Annotated[
+        str | None, typer.Argument(help="Older snapshot (default: the one before B).")
+    ] = None,
+    snapshot_b: Annotated[
+        str | None, typer.Argument(help="Newer snapshot (default: the current one).")
+    ] = None,
+    warehouse: Warehouse = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Rows added, removed and changed per table between two snapshots, and why."""
+    from flows.diff import diff_snapshots, render_markdown
+    from flows.publish import list_snapshots
+
+    settings = load_settings(warehouse=warehouse)
+    b = _snapshot(settings.warehouse, snapshot_b)
+    if snapshot_a is None:
+        known = [m["snapshot"] for m in list_snapshots(settings.warehouse)]
+        older = [s for s in known if s < b.name]
+        if not older:
+            raise TollError(f"no snapshot older than {b.name} to compare with")
+        snapshot_a = older[-1]
+    result = diff_snapshots(_snapshot(settings.warehouse, snapshot_a), b)
+    if as_json:
+        typer.echo(json.dumps(result, indent=1, default=str))
+    else:
+        typer.echo(render_markdown(result), nl=False)
+
+
+def _snapshot(warehouse: Path, snapshot: str | None) -> Path:
+    from flows.publish import current_snapshot
+    from flows.snapshots import snapshot_path
+
+    if snapshot is not None:
+        return snapshot_path(warehouse, snapshot)
+    current = current_snapshot(warehouse)
+    if current is None:
+        raise TollError(f"no published snapshot in {warehouse}: run `toll run` first")
+    return current
+
+
+@app.command()
 def quarantine(
     run: Annotated[
         str | None, typer.Argument(help="Run id (default: the latest run; '*' for every run).")

@@ -14,6 +14,7 @@ from prefect.states import Completed
 from flows import __version__
 from flows.alerts import alert_on_failure
 from flows.catchup import skip_message, superseded_by
+from flows.changes import changes_artifact, write_changes
 from flows.config import Settings, load_settings
 from flows.crash_points import crash_point
 from flows.errors import GateFailed
@@ -21,6 +22,7 @@ from flows.fingerprint import KEY as INPUTS_KEY
 from flows.fingerprint import inputs_fingerprint, unchanged_snapshot
 from flows.gate import Check, blocking
 from flows.ingest.collect import SourceOutcome, ingest_source
+from flows.lineage import git_commit, write_lineage
 from flows.models import Model
 from flows.publish import current_snapshot, publish, warehouse_lock
 from flows.quarantine import new_run_id, record_new_rejects
@@ -94,6 +96,7 @@ def nightly(
         if same is not None:
             message = f"nothing changed since snapshot {same.name}: not rebuilt, it stays current"
             logger.info(message)
+            changes_artifact(same, rebuilt=False)
             result = {"snapshot": str(same), "new_files": new_files, "unchanged": True}
             return Completed(message=message, data=result)
         if new_files == 0:
@@ -126,6 +129,7 @@ def nightly(
                 work.rmdir()
     report_task(snapshot)
     publish_run_artifacts(outcomes, checks, snapshot, title=f"nightly {run_date}")
+    changes_artifact(snapshot)
     logger.info("published %s", snapshot)
     result = {"snapshot": str(snapshot), "new_files": new_files, "unchanged": False}
     return Completed(message=completion_message(snapshot), data=result)
@@ -192,10 +196,12 @@ def publish_task(
     fingerprint: str | None = None,
     extra: dict | None = None,
 ) -> Path:
+    run = {"flow_run_id": str(flow_run.id), "flow_run_name": flow_run.name}
     metadata = {
         INPUTS_KEY: fingerprint,
         "toll_version": __version__,
-        "run": {"flow_run_id": str(flow_run.id), "flow_run_name": flow_run.name},
+        "git_commit": git_commit(),
+        "run": run,
         "published_at": datetime.now(UTC).isoformat(),
         "settings": settings.result_affecting(),
         "sources": sources,
@@ -206,7 +212,14 @@ def publish_task(
         },
         **(extra or {}),
     }
-    return publish(con, settings.warehouse, models, metadata, before_switch=_write_report)
+    previous = current_snapshot(settings.warehouse)
+
+    def before_switch(folder: Path, snapshot: str) -> None:
+        write_lineage(folder, con, settings, models, checks, run)
+        _write_report(folder, snapshot)
+        write_changes(previous, folder, snapshot)
+
+    return publish(con, settings.warehouse, models, metadata, before_switch=before_switch)
 
 
 def _write_report(folder: Path, snapshot: str) -> None:

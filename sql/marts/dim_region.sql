@@ -1,5 +1,7 @@
 -- grain: one row per region (ISO 3166-2), plus UNKNOWN for records without a region
 -- key: region_code
+-- rows from stg_regions: region_code = {region_code}
+-- rows from stg_census_men: region_code = {region_code}
 with regions as (
     select * from stg_regions
 ),

@@ -1,5 +1,8 @@
 -- grain: one row per day from 2022-02-24
 -- key: date
+-- rows from stg_mediazona_daily: as_of = {as_of} and death_date = {date}
+-- rows from stg_official_claims: report_date = {date}
+-- rows from stg_territory_area: area_date = {date}
 with days as (
     select * from int_calendar_days
 ),

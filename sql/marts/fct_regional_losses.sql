@@ -1,5 +1,8 @@
 -- grain: one row per region x year of death confirmation x unit type (Bessudnov records)
 -- key: region_code, year, unit_type
+-- rows from int_named_records_regions: region_code = {region_code}
+--     and year(death_confirmed_date) is not distinct from {year}
+--     and unit_type is not distinct from {unit_type}
 with records as (
     select * from int_named_records_regions
 ),

@@ -1,5 +1,9 @@
 -- grain: one row per ISO week (Monday week_start) from 2022-W08
 -- key: week_start
+-- rows from stg_mediazona_daily: as_of = {as_of} and date_trunc('week', death_date) = {week_start}
+-- rows from stg_official_claims: date_trunc('week', report_date) = {week_start}
+-- rows from stg_territory_area: date_trunc('week', area_date) = {week_start}
+-- rows from stg_weekly_named: week_start = {week_start}
 with weeks as (
     select * from dim_week
 ),

@@ -1,5 +1,10 @@
 -- grain: one row per calendar year, per war year (24 Feb - 23 Feb) and one for the whole war
 -- key: period_type, period
+-- rows from stg_mediazona_daily: as_of = {as_of}
+--     and death_date between {period_start} and {data_through}
+-- rows from stg_official_claims: report_date between {period_start} and {data_through}
+-- rows from stg_territory_area: area_date between {period_start} and {data_through}
+-- rows from stg_weekly_named: week_start between {period_start} and {data_through}
 -- Every figure of a row covers the same days: period_start .. data_through, where data_through
 -- is the period's end or the Mediazona vintage date (as_of), whichever comes first.
 with daily as (
