@@ -9,6 +9,10 @@ class TollError(Exception):
     """Base of every error toll reports to the user without a traceback."""
 
 
+class ConfigError(TollError, ValueError):
+    """A setting or catalogue entry that toll refuses (e.g. a path leaving its folder)."""
+
+
 class SourceUnavailable(TollError):
     def __init__(self, source: str, url: str, reason: str) -> None:
         super().__init__(

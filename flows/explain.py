@@ -130,6 +130,7 @@ def explain(
     }
     covered = {m: reach(lineage, m)["raw"] for m in {c["model"] for c in counts}}
     history = _history(snapshot, table, key, columns)
+    vintages = _vintages(snapshot, lineage, table, {k: row[k] for k in keys}, columns)
     metadata = json.loads((snapshot / METADATA).read_text(encoding="utf-8"))
     explained = []
     for column in columns:
@@ -166,6 +167,7 @@ def explain(
                 "settings": {s: lineage["settings"].get(s) for s in sorted(upstream["settings"])},
                 "expectations": _expectations(lineage, table, column, upstream),
                 "earlier_snapshots": history[column],
+                "by_vintage": vintages.get(column),
             }
         )
     return {
@@ -185,9 +187,52 @@ def explain(
     }
 
 
+def _vintages(
+    snapshot: Path, lineage: dict, table: str, key: dict, measures: list[str]
+) -> dict[str, dict]:
+    """The same figure in every vintage, from a published table keyed by this key plus `as_of`.
+
+    fct_named_vintages (week_start, as_of) holds what fct_weekly_losses (week_start) would have
+    said in each Mediazona vintage: only the vintages where the figure moved are kept.
+    """
+    found: dict[str, dict] = {}
+    keys = lineage["models"][table]["keys"]
+    for name, spec in sorted(lineage["models"].items()):
+        if not spec["published"] or name == table or spec["keys"] != [*keys, "as_of"]:
+            continue
+        shared = [m for m in measures if m in spec["columns"] and m not in found]
+        if not shared:
+            continue
+        con = duckdb.connect()
+        try:
+            where = " and ".join(f"t.{quoted(k)} is not distinct from ?" for k in keys)
+            picked = ", ".join(quoted(m) for m in shared)
+            result = con.execute(
+                f"select as_of, {picked} from read_parquet(?) as t where {where} order by as_of",
+                [str(snapshot / f"{name}.parquet"), *key.values()],
+            ).fetchall()
+        finally:
+            con.close()
+        for i, measure in enumerate(shared, start=1):
+            moves, last = [], object()
+            for record in result:
+                if record[i] != last:
+                    moves.append({"as_of": record[0], "value": record[i]})
+                    last = record[i]
+            found[measure] = {"table": name, "vintages": len(result), "changes": moves}
+    return found
+
+
 def _from_dimension(lineage: dict, table: str, column: str) -> bool:
+    """A column copied from a dimension joined on this table's key (iso_year of a week)."""
     upstream = lineage["models"][table]["columns"].get(column, {}).get("from", [])
-    return bool(upstream) and all(u.startswith("dim_") for u in upstream)
+    keys = set(lineage["models"][table]["keys"])
+    for item in upstream:
+        name = item.rpartition(".")[0]
+        spec = lineage["models"].get(name)
+        if not name.startswith("dim_") or spec is None or not set(spec["keys"]) <= keys:
+            return False
+    return bool(upstream)
 
 
 def _row_counts(snapshot: Path, table: str, key: str) -> list[dict]:
@@ -225,13 +270,15 @@ def _expectations(lineage: dict, table: str, column: str, upstream: dict) -> dic
     }
 
 
-def _fmt(value: object) -> str:
+def _fmt(value: object, name: str = "") -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, int):
-        return f"{value:,}"
+        # years, week numbers and row numbers read wrong with a thousands separator
+        plain = any(part in name for part in ("year", "week", "row"))
+        return str(value) if plain else f"{value:,}"
     if isinstance(value, float):
         return f"{value:,.4f}".rstrip("0").rstrip(".")
     return str(value)
@@ -248,9 +295,25 @@ def _tree_lines(node: dict, depth: int = 0) -> list[str]:
     return lines
 
 
+def _compact(files: list[dict]) -> list[dict]:
+    """Many uncounted files of one source (every vintage in use) shown as one line."""
+    shown, by_source = [], {}
+    for f in files:
+        by_source.setdefault((f["source"], f["rows_contributed"] is None), []).append(f)
+    for (source, uncounted), group in by_source.items():
+        if uncounted and len(group) > 3:
+            dates = sorted(f["as_of"] for f in group)
+            shown.append(
+                {"source": source, "files": len(group), "first": dates[0], "last": dates[-1]}
+            )
+        else:
+            shown += group
+    return shown
+
+
 def render(result: dict) -> str:
     """Plain text for the terminal (and for pasting into a note)."""
-    key = ", ".join(f"{k}={v}" for k, v in result["key"].items())
+    key = ", ".join(f"{k}={_fmt(v, k)}" for k, v in result["key"].items())
     run = result.get("run") or {}
     lines = [
         f"{result['table']} {key}",
@@ -260,18 +323,24 @@ def render(result: dict) -> str:
         f"  grain: {result['grain']}",
     ]
     if result["attributes"]:
-        shown = ", ".join(f"{k}={v}" for k, v in result["attributes"].items())
+        shown = ", ".join(f"{k}={_fmt(v, k)}" for k, v in result["attributes"].items())
         lines.append(f"  attributes: {shown}")
     lines += [
         "",
     ]
     for item in result["measures"]:
-        lines.append(f"{item['measure']} = {_fmt(item['value'])}")
+        lines.append(f"{item['measure']} = {_fmt(item['value'], item['measure'])}")
         lines.append("  model chain:")
         lines += [f"    {line}" for line in _tree_lines(item["chain"])]
         if item["raw_files"]:
             lines.append("  raw files:")
-        for f in item["raw_files"]:
+        for f in _compact(item["raw_files"]):
+            if "files" in f:
+                lines.append(
+                    f"    {f['source']}: {f['files']} files in use, vintages {f['first']} .. "
+                    f"{f['last']} (rows not counted per row)"
+                )
+                continue
             contributed = (
                 f"{f['rows_contributed']:,} raw row(s) contributed"
                 if f["rows_contributed"] is not None
@@ -302,6 +371,15 @@ def render(result: dict) -> str:
             lines.append(f"    {suite}: {tally['passed']} expectation(s) passed{note}")
         if not checks["on_this_column"] and not checks["upstream"]:
             lines.append("    (no expectation covers this column)")
+        history = item["by_vintage"]
+        if history and history["changes"]:
+            moves = ", ".join(
+                f"{c['as_of']}: {_fmt(c['value'], item['measure'])}" for c in history["changes"]
+            )
+            lines.append(
+                f"  by vintage ({history['table']}, {history['vintages']} vintages, "
+                f"shown where it moved): {moves}"
+            )
         earlier = [h for h in item["earlier_snapshots"] if h["value"] != item["value"]]
         if earlier:
             lines.append("  different in earlier snapshots:")

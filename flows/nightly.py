@@ -28,6 +28,7 @@ from flows.publish import current_snapshot, publish, warehouse_lock
 from flows.quarantine import new_run_id, record_new_rejects
 from flows.raw_store import entries_in_use
 from flows.recovery import sweep
+from flows.region_check import quarantine_unmapped_regions
 from flows.run_artifacts import completion_message, publish_run_artifacts
 from flows.snapshots import prune
 from flows.sources import Source, load_catalogue
@@ -108,6 +109,8 @@ def nightly(
         con = connect(database)
         try:
             models = build_task(con, settings, catalogue)
+            if unmapped := quarantine_unmapped_regions(con, warehouse, run_id):
+                logger.warning("%d unknown region spelling(s) quarantined", unmapped)
             checks = validate_task(con, settings, run_date, run_id)
             failed = blocking(checks)
             if failed:

@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path, PurePosixPath
 
 from flows.config import Settings
+from flows.errors import ConfigError
 from flows.sql_names import identifier
 
 CATALOGUE = Path(__file__).with_name("sources.toml")
@@ -46,33 +47,55 @@ def _safe_relative(source: str, local: str) -> str:
     # A catalogue entry must never read or write outside the source folder / warehouse.
     path = PurePosixPath(local)
     if path.is_absolute() or ".." in path.parts or not path.parts:
-        raise ValueError(f"source '{source}': local path {local!r} must be relative, without '..'")
+        raise ConfigError(
+            f"source '{source}': local path {local!r}: expected a relative path without '..' "
+            "(a catalogue entry cannot read or write outside its folder)"
+        )
     return local
 
 
 def load_catalogue(path: Path | None = None) -> dict[str, Source]:
     """Parse the catalogue (default: the built-in one); order of sources and files is kept."""
-    raw = tomllib.loads((path or CATALOGUE).read_text(encoding="utf-8"))["sources"]
+    path = path or CATALOGUE
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))["sources"]
+    except (OSError, tomllib.TOMLDecodeError, KeyError) as exc:
+        raise ConfigError(
+            f"source catalogue {path}: expected a readable TOML file with [sources.<name>] "
+            f"tables ({type(exc).__name__}: {exc})"
+        ) from exc
     catalogue: dict[str, Source] = {}
     for name, spec in raw.items():
         # The name becomes a folder under raw/ and a SQL view name: nothing but [A-Za-z0-9_].
         identifier(name, "source name")
-        files = tuple(
-            SourceFile(
-                source=name,
-                local=_safe_relative(name, f["local"]),
-                url=f["url"],
-                sha256=f.get("sha256"),
-                as_of=date.fromisoformat(f["as_of"]) if "as_of" in f else None,
-            )
-            for f in spec["files"]
-        )
-        catalogue[name] = Source(
-            name,
-            spec["title"],
-            spec["format"],
-            spec["licence"],
-            files,
-            keep_all_vintages=spec.get("keep", "latest") == "all",
-        )
+        try:
+            catalogue[name] = _source(name, spec)
+        except (KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, ConfigError):
+                raise
+            raise ConfigError(
+                f"source catalogue {path}, source '{name}': expected title, format, licence and "
+                f"files with local and url, as_of as YYYY-MM-DD ({type(exc).__name__}: {exc})"
+            ) from exc
     return catalogue
+
+
+def _source(name: str, spec: dict) -> Source:
+    files = tuple(
+        SourceFile(
+            source=name,
+            local=_safe_relative(name, f["local"]),
+            url=f["url"],
+            sha256=f.get("sha256"),
+            as_of=date.fromisoformat(f["as_of"]) if "as_of" in f else None,
+        )
+        for f in spec["files"]
+    )
+    return Source(
+        name,
+        spec["title"],
+        spec["format"],
+        spec["licence"],
+        files,
+        keep_all_vintages=spec.get("keep", "latest") == "all",
+    )

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import re
 
+from flows.errors import ConfigError
+
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def identifier(name: str, what: str = "SQL name") -> str:
-    """`name` unchanged if it is a plain identifier; otherwise a ValueError naming it."""
+    """`name` unchanged if it is a plain identifier; otherwise a ConfigError naming it."""
     if not isinstance(name, str) or not _IDENTIFIER.match(name):
-        raise ValueError(f"{what} {name!r}: expected letters, digits and '_' only")
+        raise ConfigError(f"{what} {name!r}: expected letters, digits and '_' only")
     return name
 
 

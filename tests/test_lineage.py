@@ -98,6 +98,11 @@ def test_explain_names_both_vintages_of_a_changed_week(runs):
     files_a = json.loads((older / "_lineage.json").read_text())["raw"]["raw_mediazona_daily"]
     vintage_a = max(f["as_of"] for f in files_a["files"])
     assert str(before["as_of"]) == vintage_a < "2026-01-30"
+    # within the one snapshot too: the week in each vintage, from fct_named_vintages
+    moves = named["by_vintage"]["changes"]
+    assert named["by_vintage"]["table"] == "fct_named_vintages"
+    assert (str(moves[-1]["as_of"]), moves[-1]["value"]) == ("2026-01-30", named["value"])
+    assert moves[-2]["value"] == before["value"] and str(moves[-2]["as_of"]) <= vintage_a
     files = named["raw_files"]
     assert [(f["source"], f["file"], f["as_of"]) for f in files] == [
         ("mediazona_daily", NEWEST, "2026-01-30")
@@ -223,6 +228,10 @@ def test_column_sources_follow_ctes_and_settings():
             "with s as (select * from stg_x) "
             "select day, named / getvariable('coverage_low') as estimate, claimed from s"
         ),
+        "fct_z": (
+            "with s as (select * from stg_x), counted as (select day, count(*) as n from s"
+            " group by day) select day, n from counted"
+        ),
     }
     models = []
     for name, text in sql.items():
@@ -235,4 +244,66 @@ def test_column_sources_follow_ctes_and_settings():
     assert found["fct_y"]["estimate"] == {"from": ["stg_x.named"], "settings": ["coverage_low"]}
     assert found["fct_y"]["claimed"] == {"from": ["stg_x.claimed"], "settings": []}
     assert found["stg_x"]["named"]["from"] == ["raw_x.a"]
+    # a count(*) has no column to trace: it depends on every row of what its CTE reads
+    assert found["fct_z"]["n"]["from"] == ["stg_x.*"]
     assert rows_from(models[1]) == {"stg_x": "day = {day}"}
+
+
+def _lineage(sql_sha: str, claims_sha: str, coverage: float) -> dict:
+    def model(deps, columns, settings=()):
+        return {
+            "path": "sql/x.sql",
+            "sha256": "s",
+            "depends_on": deps,
+            "published": True,
+            "keys": ["day"],
+            "settings": list(settings),
+            "columns": columns,
+        }
+
+    return {
+        "git_commit": "abc",
+        "settings": {"coverage_low": coverage},
+        "raw": {
+            "raw_claims": {
+                "source": "official_claims",
+                "files": [{"file": "claims.json", "sha256": claims_sha, "as_of": "2026-01-01"}],
+            },
+            "raw_named": {
+                "source": "mediazona_daily",
+                "files": [{"file": "v1.csv", "sha256": "n1", "as_of": "2025-01-01"}],
+            },
+        },
+        "models": {
+            "stg_claims": {
+                **model(["raw_claims"], {"claimed": {"from": ["raw_claims.p"], "settings": []}}),
+                "sha256": sql_sha,
+            },
+            "fct_day": model(
+                ["stg_claims", "raw_named"],
+                {
+                    "claimed": {"from": ["stg_claims.claimed"], "settings": []},
+                    "estimate": {"from": ["raw_named.change"], "settings": ["coverage_low"]},
+                },
+                ["coverage_low"],
+            ),
+        },
+    }
+
+
+def test_causes_name_changed_models_files_and_settings_only_where_they_reach():
+    from flows.diff import _relevant, causes_between
+    from flows.lineage import reach
+
+    before, after = _lineage("m1", "c1", 0.45), _lineage("m2", "c2", 0.4)
+    causes = causes_between(before, after)
+    assert {(c["kind"], c["subject"]) for c in causes} == {
+        ("changed model", "stg_claims"),
+        ("changed raw file", "raw_claims"),
+        ("changed configuration", "coverage_low"),
+    }
+    claimed = _relevant(causes, reach(after, "fct_day", "claimed"))
+    assert {c["kind"] for c in claimed} == {"changed model", "changed raw file"}
+    estimate = _relevant(causes, reach(after, "fct_day", "estimate"))
+    assert [c["subject"] for c in estimate] == ["coverage_low"]
+    assert causes_between(before, before) == []

@@ -54,6 +54,9 @@ def test_explain_week_of_5_august_2024(two_vintages, real_data):
     [before] = [h for h in named["earlier_snapshots"] if h["snapshot"] == older.name]
     assert before["value"] == _week_sum(real_data / old_file.local) != named["value"]
     assert before["as_of"] == old_file.as_of
+    by_vintage = {m["as_of"]: m["value"] for m in named["by_vintage"]["changes"]}
+    assert by_vintage[new_file.as_of] == named["value"]
+    assert by_vintage.get(old_file.as_of, before["value"]) == before["value"]
 
 
 def test_diff_older_vintage_to_newest(two_vintages):

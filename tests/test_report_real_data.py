@@ -8,7 +8,7 @@ import csv
 import json
 import re
 import struct
-from datetime import date
+from datetime import date, timedelta
 
 import polars as pl
 import pytest
@@ -29,10 +29,13 @@ from flows.report.figures import backtest_scores
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 
-# Stated bounds for the nowcast back-test on the real data (37 past cut-offs): the mean absolute
-# error of each cut-off's recent-weeks total against the newest vintage must stay within this,
-# and below the error of taking the published counts at face value.
-MAX_NOWCAST_MEAN_ABS_ERROR = 0.50
+# Stated bounds for the nowcast back-test on the real data (26 past cut-offs with 26 weeks of
+# outcomes behind them). Mean absolute error of each cut-off's nowcast total against the newest
+# vintage: 24% (chain ladder alone 27%, published counts as they stood 73%). Share of weeks whose
+# later count fell in the nominal 80% band: 43% (the chain ladder's own band, before the
+# correction: 8%). Worse than these bounds fails.
+MAX_NOWCAST_MEAN_ABS_ERROR = 0.28
+MIN_INTERVAL_COVERAGE = 0.35
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +124,23 @@ def test_backtest_figures_in_report_equal_published_table(published):
     assert written == pytest.approx(scores)
     summary = (snapshot / REPORT_DIR / SUMMARY_MD).read_text(encoding="utf-8")
     assert f"over {scores['cutoffs']} cut-offs" in summary
-    assert f"{scores['nowcast_mean_abs_error']:.0%}" in summary
+    assert f"recent-weeks total {scores['nowcast_mean_abs_error']:.0%}" in summary
+    assert f"band held the later count for {scores['interval_coverage']:.0%}" in summary
+    # the reason given for the bias: names added over the last year, by age of the death
+    vintages = _table(snapshot, "fct_named_vintages").sort("week_start", "as_of")
+    added = vintages.with_columns(
+        (
+            pl.col("named_deaths") - pl.col("named_deaths").shift(1).over("week_start").fill_null(0)
+        ).alias("added"),
+        ((pl.col("as_of") - pl.col("week_start")).dt.total_days() > 26 * 7).alias("old"),
+    ).filter(
+        (pl.col("as_of") > vintages["as_of"].min())
+        & (pl.col("as_of") > vintages["as_of"].max() - timedelta(days=365))
+    )
+    share = added.filter("old")["added"].sum() / added["added"].sum()
+    html = (snapshot / REPORT_DIR / REPORT_HTML).read_text(encoding="utf-8")
+    assert 0.5 < share < 1
+    assert f"over the last year, {share:.0%} of the names added" in html
 
 
 def test_nowcast_backtest_within_stated_bound(published):
@@ -129,10 +148,38 @@ def test_nowcast_backtest_within_stated_bound(published):
     backtest = _table(snapshot, "fct_nowcast_backtest")
     scores = backtest_scores(backtest)
     # every Mediazona vintage at least 26 weeks older than the newest one is a cut-off
-    assert scores["cutoffs"] >= 30
+    assert scores["cutoffs"] >= 25
+    # out of sample: each cut-off's correction learnt only from nowcasts 26 weeks older than it
+    assert backtest["cutoff"].min() >= date(2024, 7, 1)
     assert backtest["known_now_as_of"].unique().to_list() == [date(2026, 1, 30)]
     assert scores["nowcast_mean_abs_error"] <= MAX_NOWCAST_MEAN_ABS_ERROR, scores
-    assert scores["nowcast_mean_abs_error"] < scores["unadjusted_mean_abs_error"], scores
+    assert scores["nowcast_mean_abs_error"] < scores["first_stage_mean_abs_error"], scores
+    assert scores["first_stage_mean_abs_error"] < scores["unadjusted_mean_abs_error"], scores
+    assert scores["interval_coverage"] >= MIN_INTERVAL_COVERAGE, scores
+
+
+def test_backtest_is_out_of_sample(published, real_data, tmp_path):
+    """A past cut-off's back-test row is exactly what toll would have published that day."""
+    snapshot, _ = published
+    cutoff = date(2025, 3, 1)  # a Mediazona vintage
+    then = load_settings(source_dir=real_data, warehouse=tmp_path / "then", as_of=cutoff)
+    nightly(settings=then)
+    published_then = (
+        _table(current_snapshot(then.warehouse), "fct_weekly_losses")
+        .filter(pl.col("nowcast_deaths").is_not_null())
+        .select("week_start", "nowcast_deaths", "nowcast_deaths_low", "nowcast_deaths_high")
+        .sort("week_start")
+    )
+    replayed = (
+        _table(snapshot, "fct_nowcast_backtest")
+        .filter(pl.col("cutoff") == cutoff)
+        .select(published_then.columns)
+        .sort("week_start")
+    )
+    assert published_then.height > 10
+    assert published_then["week_start"].to_list() == replayed["week_start"].to_list()
+    for column in published_then.columns[1:]:
+        assert published_then[column].to_list() == pytest.approx(replayed[column].to_list())
 
 
 def test_weekly_nowcast_is_published_for_recent_weeks(published):

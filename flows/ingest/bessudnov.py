@@ -27,11 +27,16 @@ REGNAMES_SCHEMA = {
 }
 
 
+# Ages and birth years no serviceman can have (the real ones are 18-72 and 1951-2004); merely
+# unusual ages are the gate's warning, these are errors in the row.
+RECORD_BOUNDS = {"age": (14, 100), "birthYear": (1900, 2010)}
+
+
 def parse_records(source: str, file: str, content: bytes) -> Parsed:
     """One row per named soldier; the `source` cell holds several links across lines."""
     frame = read_csv_strings(source, file, content, list(RECORD_SCHEMA))
     # Names were anonymised to the literal "removed": nothing to keep.
-    return type_columns(frame, RECORD_SCHEMA, not_null={"id"})
+    return type_columns(frame, RECORD_SCHEMA, not_null={"id"}, bounds=RECORD_BOUNDS)
 
 
 def parse_census(source: str, file: str, content: bytes) -> Parsed:

@@ -8,6 +8,7 @@ from datetime import datetime
 from flows.config import Settings
 from flows.ingest.fetch import fetch_bytes
 from flows.ingest.formats import parser_for
+from flows.ingest.parsing import check_rejected_share
 from flows.raw_store import ManifestEntry, entries_in_use, read_manifest, store
 from flows.sources import Source
 
@@ -60,6 +61,7 @@ def ingest_source(settings: Settings, source: Source, fetched_at: datetime) -> S
             outcome.files.append(FileOutcome(spec.local, url, "unchanged", sha256, detail=detail))
             continue
         parsed = parse(source.name, spec.local, content)
+        check_rejected_share(source.name, spec.local, parsed)
         entry = store(warehouse, spec, url, content, sha256, parsed, fetched_at)
         stored[sha256] = entry
         outcome.files.append(

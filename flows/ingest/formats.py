@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from flows.errors import ConfigError
 from flows.ingest import bessudnov, economist, estimates, general_staff, mediazona, regions
 from flows.ingest.parsing import Parsed
 
@@ -26,6 +27,6 @@ def parser_for(format_name: str) -> Parser:
     try:
         return PARSERS[format_name]
     except KeyError:
-        raise ValueError(
+        raise ConfigError(
             f"unknown source format {format_name!r}; known: {sorted(PARSERS)}"
         ) from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from collections.abc import Mapping
@@ -12,6 +13,15 @@ import polars as pl
 from flows.errors import SourceFormatError
 
 ROW = "source_row"  # 1-based record number in the file (header not counted)
+# The longest real cell is about 550 characters (Bessudnov's links); far longer is corruption.
+MAX_FIELD_CHARS = 10_000
+SHOWN_CHARS = 80  # of an offending value, in a reason
+# Above this share of rejected rows a file is not "a few bad rows": its format changed.
+MAX_REJECTED_SHARE = 0.5
+SHAPE = "__record_shape"  # why a CSV record does not fit the header, if it does not
+
+# Long cells are checked (MAX_FIELD_CHARS) after reading, with a reason naming the row.
+csv.field_size_limit(2**31 - 1)
 
 # Column kinds a source schema may declare.
 KINDS = {
@@ -45,23 +55,49 @@ def decode_text(source: str, file: str, content: bytes) -> str:
 def read_csv_strings(
     source: str, file: str, content: bytes, required: list[str], delimiter: str = ","
 ) -> pl.DataFrame:
-    """Read a CSV with every column as text (a real parser: quoted newlines survive)."""
+    """Read a CSV with every column as text (RFC 4180: quoted newlines survive).
+
+    A record with more or fewer fields than the header (a line cut short, an unquoted
+    delimiter) is kept with a `SHAPE` note, so that typing rejects it with that reason instead
+    of reading the missing fields as empty.
+    """
     text = decode_text(source, file, content)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    header: list[str] = []
+    records: list[list[str]] = []
+    shapes: list[str | None] = []
     try:
-        frame = pl.read_csv(
-            io.StringIO(text),
-            infer_schema=False,
-            separator=delimiter,
-            truncate_ragged_lines=False,
-        )
-    except pl.exceptions.PolarsError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        header = next(reader, [])
+        width = len(header)
+        for record in reader:
+            if not record:
+                continue  # a blank line
+            shapes.append(
+                None
+                if len(record) == width
+                else f"record has {len(record)} field(s), expected {width} like the header"
+                + (" (a line cut short?)" if len(record) < width else "")
+            )
+            # an empty cell is a missing value, as in every CSV reader toll used before
+            records.append(([v if v != "" else None for v in record] + [None] * width)[:width])
+    except csv.Error as exc:
         raise SourceFormatError(
-            source, file, "CSV structure", f"well-formed CSV ({first})"
+            source, file, f"line {reader.line_num}", f"well-formed CSV ({exc})"
         ) from exc
-    check_columns(source, file, frame.columns, required)
-    if frame.height == 0:
+    duplicated = sorted({c for c in header if header.count(c) > 1})
+    if duplicated:
+        raise SourceFormatError(
+            source, file, f"header repeats column(s) {duplicated}", "each column once"
+        )
+    check_columns(source, file, header, required)
+    if not records:
         raise SourceFormatError(source, file, "no data rows after the header", "at least one row")
+    columns = list(zip(*records, strict=True))
+    frame = pl.DataFrame(
+        {name: list(values) for name, values in zip(header, columns, strict=True)}
+        | {SHAPE: shapes},
+        schema={name: pl.String for name in header} | {SHAPE: pl.String},
+    )
     return frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
 
 
@@ -106,32 +142,84 @@ def _typed(column: str, kind: str) -> pl.Expr:
     return text.cast(KINDS[kind], strict=False)
 
 
+def _shown(raw: pl.Expr) -> pl.Expr:
+    return (
+        pl.when(raw.str.len_chars() > SHOWN_CHARS)
+        .then(pl.concat_str(raw.str.slice(0, SHOWN_CHARS), pl.lit("...")))
+        .otherwise(raw)
+    )
+
+
+def _clipped_json(row: dict) -> str:
+    clipped = {
+        k: v[:SHOWN_CHARS] + f"... ({len(v):,} characters)"
+        if isinstance(v, str) and len(v) > MAX_FIELD_CHARS
+        else v
+        for k, v in row.items()
+    }
+    return json.dumps(clipped, ensure_ascii=False)
+
+
 def type_columns(
-    frame: pl.DataFrame, schema: dict[str, str], not_null: set[str] = frozenset()
+    frame: pl.DataFrame,
+    schema: dict[str, str],
+    not_null: set[str] = frozenset(),
+    bounds: dict[str, tuple[object, object]] | None = None,
 ) -> Parsed:
-    """Cast string columns to `schema`; rows with a value that does not fit are rejected."""
+    """Cast string columns to `schema`; rows with a value that does not fit are rejected.
+
+    A value fits when it has the declared type, is no longer than MAX_FIELD_CHARS, is present
+    when required and lies within its `bounds` (inclusive) if any.
+    """
+    bounds = bounds or {}
     originals = list(schema)
     typed = frame.with_columns(_typed(c, k).alias(f"__typed_{c}") for c, k in schema.items())
     problems = []
     for column, kind in schema.items():
         raw = pl.col(column)
+        value = pl.col(f"__typed_{column}")
         present = raw.is_not_null() & (raw.str.strip_chars() != "")
-        bad_value = present & pl.col(f"__typed_{column}").is_null()
+        bad_value = present & value.is_null()
+        low, high = bounds.get(column, (None, None))
+        outside = pl.lit(False)
+        if low is not None:
+            outside = outside | (value < low)
+        if high is not None:
+            outside = outside | (value > high)
         problems.append(
-            pl.when(bad_value)
-            .then(pl.format("{}: expected {}, got '{}'", pl.lit(column), pl.lit(kind), raw))
+            pl.when(raw.str.len_chars() > MAX_FIELD_CHARS)
+            .then(
+                pl.format(
+                    "{}: expected at most {} characters, got {}",
+                    pl.lit(column),
+                    pl.lit(f"{MAX_FIELD_CHARS:,}"),
+                    raw.str.len_chars(),
+                )
+            )
+            .when(bad_value)
+            .then(pl.format("{}: expected {}, got '{}'", pl.lit(column), pl.lit(kind), _shown(raw)))
             .when(~present & pl.lit(column in not_null))
             .then(pl.lit(f"{column}: required value is missing"))
+            .when(value.is_not_null() & outside)
+            .then(
+                pl.format(
+                    "{}: expected {}..{}, got {}",
+                    pl.lit(column),
+                    pl.lit("" if low is None else str(low)),
+                    pl.lit("" if high is None else str(high)),
+                    value.cast(pl.String),
+                )
+            )
         )
+    if SHAPE in frame.columns:
+        problems.insert(0, pl.col(SHAPE))
     reason = pl.concat_str(problems, separator="; ", ignore_nulls=True)
     typed = typed.with_columns(pl.when(reason != "").then(reason).alias("reason"))
     bad = typed.filter(pl.col("reason").is_not_null())
     rejected = bad.select(
         ROW,
         "reason",
-        pl.struct(originals)
-        .map_elements(lambda row: json.dumps(row, ensure_ascii=False), return_dtype=pl.String)
-        .alias("raw_row")
+        pl.struct(originals).map_elements(_clipped_json, return_dtype=pl.String).alias("raw_row")
         if bad.height
         else pl.lit(None, pl.String).alias("raw_row"),
     )
@@ -139,3 +227,18 @@ def type_columns(
         ROW, *[pl.col(f"__typed_{c}").alias(c) for c in originals]
     )
     return Parsed(rows=rows, rejected=rejected)
+
+
+def check_rejected_share(source: str, file: str, parsed: Parsed) -> None:
+    """A file most of whose rows are rejected changed format: an error, not a quarantine."""
+    total = parsed.rows.height + parsed.rejected.height
+    if total == 0 or parsed.rejected.height <= MAX_REJECTED_SHARE * total:
+        return
+    first = parsed.rejected.sort(ROW).row(0, named=True)
+    raise SourceFormatError(
+        source,
+        file,
+        f"{parsed.rejected.height:,} of {total:,} rows rejected (first: row {first[ROW]}, "
+        f"{first['reason']})",
+        "mostly rows of the declared types (did a column change type or format?)",
+    )

@@ -8,7 +8,7 @@ import altair as alt
 import polars as pl
 import vl_convert as vlc
 
-from flows.report.figures import MIN_MONTHLY_KM2, Figures
+from flows.report.figures import MIN_MONTHLY_KM2, Figures, backtest_scores, backtest_summary
 
 WIDTH = 760
 NAMED = "#b2182b"
@@ -55,11 +55,25 @@ def weekly_chart(fig: Figures) -> alt.Chart:
         chart,
         "Named Russian military deaths per week",
         [
-            "Grey: named so far; red: 4-week average; orange: nowcast of recent weeks (names "
-            "still to be published) with the spread of past weeks' lags",
-            "Back-tested, the nowcast still ran low (see the report): read it as a floor too",
+            "Grey: named so far; red: 4-week average; orange: nowcast of recent weeks (names still "
+            "to be published) with its nominal 80% band; none for the newest weeks",
+            _backtest_line(fig),
             _footer(fig.as_of, SOURCES_NAMED + "; nowcast by toll"),
         ],
+    )
+
+
+def _backtest_line(fig: Figures) -> str:
+    scores = backtest_scores(fig.backtest)
+    if not scores["cutoffs"]:
+        return "Too few vintages to back-test the nowcast."
+    low = int((backtest_summary(fig.backtest)["nowcast_error"] < 0).sum())
+    low_at = f"all {low}" if low == scores["cutoffs"] else f"{low} of {scores['cutoffs']}"
+    return (
+        f"Back-tested at {scores['cutoffs']} past vintages, the nowcast total was low at "
+        f"{low_at}, off by {scores['nowcast_mean_abs_error']:.0%} on average; the band held the "
+        f"later count for {scores['interval_coverage']:.0%} of weeks"
+        + (": read both as floors" if low > scores["cutoffs"] / 2 else "")
     )
 
 
@@ -83,8 +97,8 @@ def cumulative_chart(fig: Figures) -> alt.Chart:
             y=alt.Y(
                 "people:Q",
                 title="People, cumulative since 24 Feb 2022 (log scale)",
-                scale=alt.Scale(type="log"),
-                axis=alt.Axis(format="~s"),
+                scale=alt.Scale(type="log", domain=[100, 3_000_000], nice=False),
+                axis=alt.Axis(values=[100, 1_000, 10_000, 100_000, 1_000_000], format=","),
             ),
             color=alt.Color(
                 "series:N",
@@ -109,7 +123,12 @@ def cumulative_chart(fig: Figures) -> alt.Chart:
 
 
 def regions_chart(fig: Figures) -> alt.Chart:
-    regions = fig.regions.with_columns(pl.coalesce("name_en", "region_code").alias("region"))
+    # GeoNames spellings alone are ambiguous ("Altai" and "Altai Krai"): the ISO code says which
+    regions = fig.regions.with_columns(
+        pl.format("{} ({})", pl.coalesce("name_en", "region_code"), pl.col("region_code")).alias(
+            "region"
+        )
+    )
     first = regions["first_year"].min()
     chart = (
         alt.Chart(regions)
@@ -153,9 +172,12 @@ def km2_chart(fig: Figures) -> alt.Chart:
         chart,
         "Named deaths per square kilometre of territory captured, by month",
         [
-            f"Months in which Russia's net gain was under {MIN_MONTHLY_KM2:.0f} km² are left "
-            "out; recent months are low because names are published late",
-            _footer(fig.as_of, SOURCES_NAMED + "; area controlled: toll's occupied_km2 column"),
+            f"Blank: months in which Russia lost ground or gained under {MIN_MONTHLY_KM2:.0f} km². "
+            "Recent months look low because names are published late (see the nowcast).",
+            _footer(
+                fig.as_of,
+                SOURCES_NAMED + "; area controlled by Russia: The Economist's daily assessment",
+            ),
         ],
     )
 

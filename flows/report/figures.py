@@ -23,6 +23,9 @@ class Figures:
     estimates: pl.DataFrame
     backtest: pl.DataFrame
     settings: dict
+    # share of the names added over the last year of vintages that were for deaths more than
+    # 26 weeks earlier: why a nowcast learnt from lags runs low
+    late_additions_share: float | None = None
 
 
 def read_figures(con: duckdb.DuckDBPyConnection, settings: dict) -> Figures:
@@ -90,6 +93,21 @@ def read_figures(con: duckdb.DuckDBPyConnection, settings: dict) -> Figures:
         "select * from fct_published_estimates order by estimate_date, source_row"
     ).pl()
     backtest = con.sql("select * from fct_nowcast_backtest order by cutoff, week_start").pl()
+    late_additions_share = con.execute(
+        """
+        with added as (
+            select week_start, as_of,
+                named_deaths - coalesce(
+                    lag(named_deaths) over (partition by week_start order by as_of), 0
+                ) as added,
+            from fct_named_vintages
+        )
+        select (sum(added) filter (where as_of - week_start > 26 * 7) / sum(added))::double
+        from added
+        where as_of > (select min(as_of) from fct_named_vintages)
+            and as_of > (select max(as_of) from fct_named_vintages) - 365
+        """
+    ).fetchall()[0][0]
     return Figures(
         as_of,
         _plain(weekly),
@@ -100,6 +118,7 @@ def read_figures(con: duckdb.DuckDBPyConnection, settings: dict) -> Figures:
         estimates,
         backtest,
         settings,
+        late_additions_share,
     )
 
 
@@ -116,11 +135,13 @@ def backtest_summary(backtest: pl.DataFrame) -> pl.DataFrame:
             pl.len().alias("weeks"),
             pl.col("published_at_cutoff").sum().alias("published"),
             pl.col("nowcast_deaths").sum().alias("nowcast"),
+            pl.col("chain_ladder_deaths").sum().alias("first_stage"),
             pl.col("known_now").sum().alias("known_now"),
             pl.col("within_interval").mean().alias("interval_coverage"),
         )
         .with_columns(
             (pl.col("nowcast") / pl.col("known_now") - 1).alias("nowcast_error"),
+            (pl.col("first_stage") / pl.col("known_now") - 1).alias("first_stage_error"),
             (pl.col("published") / pl.col("known_now") - 1).alias("unadjusted_error"),
         )
         .sort("cutoff")
@@ -128,7 +149,8 @@ def backtest_summary(backtest: pl.DataFrame) -> pl.DataFrame:
 
 
 def backtest_scores(backtest: pl.DataFrame) -> dict[str, float]:
-    """Mean absolute relative error of window totals, with and without the nowcast."""
+    """Mean absolute relative error of window totals: the nowcast, its first stage alone (chain
+    ladder, uncorrected) and the published counts as they stood; share of weeks in the interval."""
     summary = backtest_summary(backtest)
     if summary.height == 0:
         # too few vintages (e.g. the demo data): nothing to score
@@ -136,6 +158,7 @@ def backtest_scores(backtest: pl.DataFrame) -> dict[str, float]:
     return {
         "cutoffs": summary.height,
         "nowcast_mean_abs_error": float(summary["nowcast_error"].abs().mean()),
+        "first_stage_mean_abs_error": float(summary["first_stage_error"].abs().mean()),
         "unadjusted_mean_abs_error": float(summary["unadjusted_error"].abs().mean()),
         "interval_coverage": float(backtest["within_interval"].mean()),
     }

@@ -1,39 +1,34 @@
 -- grain: one row per cut-off (a Mediazona vintage date) x recent ISO week of death
--- Nowcast of a recent week = names published by the cut-off / share published at its lag, with
--- an 80% interval from the 10th and 90th percentiles of that share (int_reporting_lag).
-with counts as (
-    select * from int_named_vintage_counts where series = 'mediazona'
+-- Nowcast of a recent week = chain-ladder nowcast (int_nowcast_chain_ladder) x the correction
+-- factor for its lag learnt from past back-test outcomes (int_nowcast_calibration), with the
+-- factor's 10th-90th percentiles as an 80% interval; never below the names already published.
+-- The newest weeks are left out: so few of their names are out that past outcomes scatter over
+-- more than a factor of 3 (an interval of 1,000 to 25,000 deaths in a week tells nobody anything).
+with chain_ladder as (
+    select * from int_nowcast_chain_ladder
 ),
 
-shares as (
-    select * from int_reporting_lag
-),
-
-lagged as (
-    select
-        vintage as cutoff,
-        week_start,
-        named as published,
-        ((vintage - (week_start + 6)) // 7)::integer as lag_weeks,
-    from counts
-    -- the week a vintage falls in is unfinished: no nowcast for it
-    where week_start + 6 <= vintage
+calibration as (
+    select * from int_nowcast_calibration
 ),
 
 final as (
     select
-        lagged.cutoff,
-        lagged.week_start,
-        lagged.lag_weeks,
-        lagged.published,
-        shares.share_published,
-        lagged.published / shares.share_published as nowcast_deaths,
-        greatest(lagged.published, lagged.published / shares.share_p90) as nowcast_deaths_low,
-        greatest(lagged.published, lagged.published / shares.share_p10) as nowcast_deaths_high,
-    from lagged
-    inner join shares on shares.cutoff = lagged.cutoff and shares.lag_weeks = lagged.lag_weeks
-    -- with under 5% of names out, a week says too little to scale up
-    where shares.share_p10 >= 0.05
+        chain_ladder.cutoff,
+        chain_ladder.week_start,
+        chain_ladder.lag_weeks,
+        chain_ladder.published,
+        chain_ladder.chain_ladder_deaths,
+        calibration.factor,
+        greatest(chain_ladder.published, chain_ladder.chain_ladder_deaths * calibration.factor)
+            as nowcast_deaths,
+        greatest(chain_ladder.published, chain_ladder.chain_ladder_deaths * calibration.factor_p10)
+            as nowcast_deaths_low,
+        greatest(chain_ladder.published, chain_ladder.chain_ladder_deaths * calibration.factor_p90)
+            as nowcast_deaths_high,
+    from chain_ladder
+    inner join calibration using (cutoff, lag_weeks)
+    where calibration.factor_p90 <= 3 * calibration.factor_p10
 )
 
 select * from final

@@ -3,8 +3,11 @@
 -- week of death), learnt only from vintages known at the cut-off. Chain ladder: between two
 -- consecutive vintages a week's count grows by a factor; spread evenly over the lags it spans,
 -- these give a growth rate per lag; the share published at lag d is exp(-(sum of the rates from
--- d to the longest lag seen)). The spread of single weeks' shares (against the newest vintage)
--- around their median gives the interval. Every cut-off is kept so that the back-test
+-- d to the longest lag seen)). Only steps ending in the 26 weeks before the cut-off count:
+-- publication of old names keeps speeding up, and older steps understate it (on the real data
+-- the back-test error of the nowcast fell from 32% to 24% with this window; 19 to 34 weeks all
+-- gave 24%). The spread of single weeks' shares (against the newest vintage) around their median
+-- decides which weeks are too fresh to scale up. Every cut-off is kept so that the back-test
 -- (fct_nowcast_backtest) replays the published method unchanged.
 with counts as (
     select * from int_named_vintage_counts
@@ -39,6 +42,7 @@ steps as (
         window w as (partition by cutoff, series, week_start order by vintage)
     )
     where next_vintage is not null
+        and next_vintage >= cutoff - 26 * 7
         and week_start + 6 <= vintage
         -- tiny counts give wild ratios
         and named >= 30

@@ -19,6 +19,8 @@ final as (
         -- what was known at the cut-off and the nowcast made from it
         nowcasts.lag_weeks,
         nowcasts.published::bigint as published_at_cutoff,
+        nowcasts.chain_ladder_deaths,
+        nowcasts.factor as correction_factor,
         nowcasts.nowcast_deaths,
         nowcasts.nowcast_deaths_low,
         nowcasts.nowcast_deaths_high,

@@ -1,0 +1,229 @@
+"""The bad-input corpus: each case breaks one file of the generated sample sources one way.
+
+A case says which source file it replaces, how, at which stage toll catches it and what the
+operator is told. `error` cases stop the run with that message; `quarantine` cases keep the bad
+row out (or, for region spellings, flagged) with that reason; `accepted` cases are harmless
+variants that must give the same tables. The README's "Bad inputs" table lists the same cases
+(tests/test_bad_input_corpus.py keeps the two in step).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+MEDIAZONA = "mediazona/last_data.csv"
+WEEKLY = "economist/meduza_2026_weekly.csv"
+RECORDS = "bessudnov/dfFatalitiesAnonymised.csv"
+CENSUS = "bessudnov/census2021_nMen16-615.csv"
+REGION_NAMES = "bessudnov/regNames.csv"
+REGIONS = "regions/hflabs_region.csv"
+CLAIMS = "ua_general_staff/russia_losses_personnel.json"
+AREA = "economist/area_assessed_as_controlled_by_russia.csv"
+ESTIMATES = "economist/soldier_deaths_casualties_estimates.csv"
+
+BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    source: str
+    file: str
+    what: str  # the defect, for the README
+    mutate: Callable[[bytes], bytes]
+    outcome: str  # "error" | "quarantine" | "accepted"
+    stage: str  # where it is caught: "parse" | "gate" | "staging" | "-"
+    expect: tuple[str, ...] = ()  # fragments of the error message / quarantine reason
+    row: int | None = None  # the record the quarantine entry must point at
+
+
+# --- editing helpers: parse the sample file, change it, write it back in the same format ---
+
+
+def _edit_csv(edit: Callable[[list[str], list[list[str]]], tuple[list[str], list[list[str]]]]):
+    def mutate(content: bytes) -> bytes:
+        bom = content.startswith(BOM)
+        rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"), newline="")))
+        header, body = edit(rows[0], rows[1:])
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows([header, *body])
+        return (BOM if bom else b"") + out.getvalue().encode()
+
+    return mutate
+
+
+def _set_cell(row: int, column: str, value: str):
+    """Record `row` (1-based, header not counted) gets `value` in `column`."""
+
+    def edit(header, body):
+        body[row - 1][header.index(column)] = value
+        return header, body
+
+    return _edit_csv(edit)
+
+
+def _rename_column(old: str, new: str):
+    return _edit_csv(lambda h, b: ([new if c == old else c for c in h], b))
+
+
+def _drop_column(column: str):
+    def edit(header, body):
+        i = header.index(column)
+        return header[:i] + header[i + 1 :], [r[:i] + r[i + 1 :] for r in body]
+
+    return _edit_csv(edit)
+
+
+def _add_column(column: str, value: str):
+    return _edit_csv(lambda h, b: ([*h, column], [[*r, value] for r in b]))
+
+
+def _duplicate_row(row: int):
+    return _edit_csv(lambda h, b: (h, b[:row] + [list(b[row - 1])] + b[row:]))
+
+
+def _map_column(column: str, change: Callable[[str], str]):
+    def edit(header, body):
+        i = header.index(column)
+        return header, [[*r[:i], change(r[i]), *r[i + 1 :]] for r in body]
+
+    return _edit_csv(edit)
+
+
+def _edit_json(edit: Callable[[list[dict]], object]):
+    def mutate(content: bytes) -> bytes:
+        return json.dumps(edit(json.loads(content)), indent=4).encode()
+
+    return mutate
+
+
+def _set_claim(position: int, key: str, value: object):
+    def edit(records):
+        records[position - 1][key] = value
+        return records
+
+    return _edit_json(edit)
+
+
+def _claims_going_down(records):
+    records[99]["personnel"] = records[98]["personnel"] - 1000  # record 100 below record 99
+    return records
+
+
+def _claims_from_the_future(records):
+    records.append({**records[-1], "date": "2099-12-31", "personnel": 10**7})
+    return records
+
+
+def _cut_mid_line(content: bytes) -> bytes:
+    return content[: content.rstrip(b"\n").rfind(b",") - 4]  # inside the last record
+
+
+CASES: list[Case] = [
+    Case("empty file", "mediazona_daily", MEDIAZONA, "0 bytes", lambda c: b"",
+         "error", "parse", ("source 'mediazona_daily'", "last_data.csv", "the file is empty")),
+    Case("header only", "weekly_named", WEEKLY, "the header line and no rows",
+         lambda c: c.split(b"\n", 1)[0] + b"\n",
+         "error", "parse", ("source 'weekly_named'", "no data rows after the header")),
+    Case("truncated last line (CSV)", "territory_area", AREA,
+         "the download stops inside the last line", _cut_mid_line,
+         "quarantine", "parse", ("field(s), expected 6", "a line cut short"), row=400),
+    Case("truncated quoted field (CSV)", "named_records", RECORDS,
+         "the download stops inside a quoted multi-line cell", lambda c: c[:-20],
+         "error", "parse", ("source 'named_records'", "dfFatalitiesAnonymised.csv", "line",
+                            "well-formed CSV")),
+    Case("truncated JSON", "official_claims", CLAIMS, "the download stops half way",
+         lambda c: c[: len(c) // 2],
+         "error", "parse", ("source 'official_claims'", "line", "column", "valid JSON")),
+    Case("JSON shape changed", "official_claims", CLAIMS,
+         "the array is wrapped in an object", lambda c: b'{"data": ' + c + b"}",
+         "error", "parse", ("source 'official_claims'", "top level",
+                            "a non-empty JSON array of objects")),
+    Case("wrong encoding (cp1251)", "regions", REGIONS,
+         "Russian names in cp1251 where UTF-8 is expected",
+         lambda c: c.decode().encode("cp1251"),
+         "error", "parse", ("source 'regions'", "line 2", "UTF-8 text (is it cp1251?)")),
+    Case("BOM", "census_men", CENSUS, "a UTF-8 byte-order mark before the header",
+         lambda c: BOM + c, "accepted", "-"),
+    Case("CRLF line ends", "region_names", REGION_NAMES, "Windows line ends",
+         lambda c: c.replace(b"\n", b"\r\n"), "accepted", "-"),
+    Case("wrong delimiter", "mediazona_daily", MEDIAZONA, "';' instead of ','",
+         lambda c: c.replace(b",", b";"),
+         "error", "parse", ("source 'mediazona_daily'", "missing column(s)",
+                            "found ['date;change;total']")),
+    Case("renamed column", "named_records", RECORDS,
+         "deathConfirmedDate renamed death_confirmed_date",
+         _rename_column("deathConfirmedDate", "death_confirmed_date"),
+         "error", "parse", ("source 'named_records'", "['deathConfirmedDate']",
+                            "death_confirmed_date")),
+    Case("missing column", "territory_area", AREA,
+         "area_assessed_as_russia_controlled left out",
+         _drop_column("area_assessed_as_russia_controlled"),
+         "error", "parse", ("source 'territory_area'", "['area_assessed_as_russia_controlled']")),
+    Case("extra column", "weekly_named", WEEKLY, "a new column `Notes` at the end",
+         _add_column("Notes", "n/a"), "accepted", "-"),
+    Case("types changed", "mediazona_daily", MEDIAZONA,
+         "every `change` written as a decimal (`25.5`)",
+         _map_column("change", lambda v: f"{v}.5"),
+         "error", "parse", ("source 'mediazona_daily'", "rows rejected", "row 1",
+                            "change: expected int", "did a column change type")),
+    Case("one value of the wrong type", "official_claims", CLAIMS,
+         "personnel of record 37 is `\"n/a\"`", _set_claim(37, "personnel", "n/a"),
+         "quarantine", "parse", ("personnel: expected int, got 'n/a'",), row=37),
+    Case("unparseable date", "territory_area", AREA, "a date written `31/12/2022`",
+         _set_cell(12, "date", "31/12/2022"),
+         "quarantine", "parse", ("date: expected date, got '31/12/2022'",), row=12),
+    Case("duplicated row (daily series)", "official_claims", CLAIMS,
+         "record 50 appears twice", _edit_json(lambda r: r[:50] + [r[49]] + r[50:]),
+         "error", "gate", ("raw_official_claims.date", "expect_column_values_to_be_unique")),
+    Case("duplicated row (records)", "named_records", RECORDS,
+         "record 10 appears twice, same id", _duplicate_row(10),
+         "error", "gate", ("raw_named_records.id", "expect_column_values_to_be_unique")),
+    Case("date in the future", "official_claims", CLAIMS, "a report dated 2099-12-31",
+         _edit_json(_claims_from_the_future),
+         "error", "gate", ("raw_official_claims.date", "expect_column_values_to_be_between")),
+    Case("date before the war", "named_records", RECORDS, "a death confirmed on 2021-06-01",
+         _set_cell(5, "deathConfirmedDate", "2021-06-01"),
+         "error", "gate", ("raw_named_records.deathConfirmedDate",
+                           "expect_column_values_to_be_between")),
+    Case("impossible age", "named_records", RECORDS, "age 250",
+         _set_cell(8, "age", "250"),
+         "quarantine", "parse", ("age: expected 14..100, got 250",), row=8),
+    Case("negative count", "mediazona_daily", MEDIAZONA, "change = -5 on one day",
+         _set_cell(20, "change", "-5"),
+         "error", "gate", ("raw_mediazona_daily.change", "expect_column_values_to_be_between")),
+    Case("negative population", "census_men", CENSUS, "men aged 16-61 = -90000",
+         _set_cell(3, "nMen16_615_2021", "-90000"),
+         "error", "gate", ("raw_census_men.nMen16_615_2021",
+                           "expect_column_values_to_be_between")),
+    Case("non-monotonic cumulative series", "official_claims", CLAIMS,
+         "cumulative personnel falls at record 100", _edit_json(_claims_going_down),
+         "error", "gate", ("raw_official_claims.personnel",
+                           "expect_column_values_to_be_increasing")),
+    Case("week out of range", "weekly_named", WEEKLY, "ISO week 54",
+         _set_cell(3, "Week", "54"),
+         "quarantine", "parse", ("Week: expected 1..53, got 54",), row=3),
+    Case("huge field", "named_records", RECORDS, "a 2,000,000-character `source` cell",
+         _set_cell(4, "source", "x" * 2_000_000),
+         "quarantine", "parse", ("source: expected at most 10,000 characters, got 2000000",),
+         row=4),
+    Case("unknown region spelling", "named_records", RECORDS, "region `Moskow Oblast`",
+         _set_cell(6, "region", "Moskow Oblast"),
+         "quarantine", "staging", ("region: 'Moskow Oblast' is not a known spelling",
+                                   "counted under UNMAPPED"), row=6),
+    Case("malformed region code", "regions", REGIONS, "iso_code `RU MOS` (space, no dash)",
+         _set_cell(1, "iso_code", "RU MOS"),
+         "error", "gate", ("raw_regions.iso_code", "expect_column_values_to_match_regex")),
+    Case("ambiguous region name", "region_names", REGION_NAMES,
+         "two regions share the English name `Tuva`", _set_cell(1, "regNameEng", "Tuva"),
+         "error", "gate", ("raw_region_names.regNameEng", "expect_column_values_to_be_unique")),
+    Case("estimate without a figure", "published_estimates", ESTIMATES,
+         "an estimate whose only figure is left empty", _set_cell(2, "estimate", ""),
+         "quarantine", "parse", ("expected at least one number",), row=2),
+]  # fmt: skip
+
+CASES_BY_NAME = {case.name: case for case in CASES}
