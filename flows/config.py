@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     # Quality-gate thresholds (expectations/ reads them as parameters; see flows/gate.py).
     # Rows quarantined per source (parse rejects + failed row checks): above this share, error.
     max_quarantine_share: float = Field(0.01, ge=0, le=1)
+    # ... and only from this many rows on (in a small source one bad row is a large share).
+    quarantine_error_min_rows: int = Field(3, ge=1)
     # Row counts and key totals against the previous published snapshot: outside, error.
     snapshot_min_ratio: float = Field(0.9, ge=0)
     snapshot_max_ratio: float = Field(2.0, ge=1)

@@ -42,10 +42,12 @@ class Check:
     detail: str
     description: str = ""
     layer: str = ""
+    name: str = ""  # meta.check: a short name of what is checked
 
     def describe(self) -> str:
         where = f"{self.suite}.{self.column}" if self.column else self.suite
-        what = f"{self.expectation} ({self.description})" if self.description else self.expectation
+        what = f"{self.expectation} {self.name}".strip()
+        what = f"{what} ({self.description})" if self.description else what
         count = f" ({self.unexpected} unexpected rows)" if self.unexpected else ""
         return f"{where}: {what}{count} {self.detail}".rstrip()
 
@@ -197,13 +199,14 @@ def _check(suite: str, layer: str, item) -> Check:
     return Check(
         suite=suite,
         expectation=config.type,
-        column=config.kwargs.get("column"),
+        column=config.kwargs.get("column") or meta.get("column"),
         severity=meta.get("severity", "error"),
         success=bool(item.success),
         unexpected=unexpected,
         detail=f"[{error}]" if error else "",
         description=config.description or meta.get("description", ""),
         layer=layer,
+        name=meta.get("check", ""),
     )
 
 

@@ -41,6 +41,7 @@ def gate_parameters(settings: Settings, run_date: date) -> dict[str, object]:
     names = (
         "max_unmapped_region_share",
         "max_quarantine_share",
+        "quarantine_error_min_rows",
         "snapshot_min_ratio",
         "snapshot_max_ratio",
         "vintage_max_week_drop_share",

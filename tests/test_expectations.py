@@ -110,10 +110,6 @@ CUSTOM = {
         "vintage_does_not_lower_past_weeks",
     ): "update {t} set change = 0 where as_of = (select max(as_of) from {t})",
     (
-        "raw_named_records",
-        "region_is_known_alias",
-    ): f"update {{t}} set region = 'Atlantis' where rowid = {FIRST}",
-    (
         "raw_official_claims",
         "personnel_never_decreases",
     ): 'update {t} set personnel = 0 where "date" = (select max("date") from {t})',

@@ -39,7 +39,7 @@ def _settings(tmp_path, sources):
 
 def test_failing_rows_are_quarantined_and_a_warning_publishes(tmp_path):
     sources = write_sample_sources(tmp_path / "sources")
-    _set_age(sources, {7, 42}, "250")
+    _set_age(sources, {7, 42}, "90")  # the parser takes 14-100; the gate warns outside 16-80
     settings = _settings(tmp_path, sources)
     nightly(settings=settings)
     meta = list_snapshots(settings.warehouse)[-1]
@@ -47,7 +47,7 @@ def test_failing_rows_are_quarantined_and_a_warning_publishes(tmp_path):
     rows = quarantine.read(settings.warehouse, "*", source="named_records")
     aged = rows.filter(rows["column"] == "age")
     assert sorted(aged["row"].to_list()) == [7, 42]  # ids equal record positions in the sample
-    assert set(aged["value"]) == {"250"}
+    assert set(aged["value"]) == {"90"}
     assert set(aged["file"]) == {RECORDS}
     assert aged["file_sha256"].str.len_chars().to_list() == [64, 64]
     assert set(aged["expectation"]) == {"expect_column_values_to_be_between"}
@@ -55,7 +55,7 @@ def test_failing_rows_are_quarantined_and_a_warning_publishes(tmp_path):
 
 def test_quarantine_share_above_threshold_blocks_publish(tmp_path):
     sources = write_sample_sources(tmp_path / "sources")
-    _set_age(sources, set(range(1, 11)), "250")  # 10 of 300 records: 3.3% > 1%
+    _set_age(sources, set(range(1, 11)), "90")  # 10 of 300 records: 3.3% > 1%
     settings = _settings(tmp_path, sources)
     with pytest.raises(GateFailed, match="quarantine_share"):
         nightly(settings=settings)
