@@ -7,7 +7,7 @@ SOURCE_DIR ?= $(wildcard ../shared/data)
 export PREFECT_SERVER_ANALYTICS_ENABLED = false
 export DO_NOT_TRACK = 1
 
-.PHONY: setup run demo test lint
+.PHONY: setup run demo test lint server
 
 $(BIN)/toll: pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
@@ -30,3 +30,6 @@ test: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+server: setup
+	$(BIN)/toll server start

@@ -79,7 +79,7 @@ def _pipeline(args: argparse.Namespace) -> dict:
         from flows.backfill import backfill
 
         def run():
-            return backfill(args.start, args.end, settings=settings)
+            return backfill(args.start, args.end, settings=settings, run_date=args.run_date)
 
     flow_started = time.perf_counter()
     result = run()

@@ -35,6 +35,7 @@ from flows.publish import current_snapshot, warehouse_lock
 from flows.quarantine import new_run_id, record_new_rejects
 from flows.raw_store import entries_in_use
 from flows.recovery import sweep
+from flows.region_check import quarantine_unmapped_regions
 from flows.run_artifacts import completion_message, publish_run_artifacts
 from flows.snapshots import prune
 from flows.sources import Source, load_catalogue
@@ -167,9 +168,14 @@ def merge_task(con, models: list[Model], snapshot: Path, first: date, last: date
     log_prints=False,
     on_failure=[alert_on_failure],
 )
-def backfill(start: date, end: date, settings: Settings | None = None) -> dict:
-    """Recompute the ISO weeks from `start` to `end` from the inputs for them; republish."""
-    start, end = validate_range(start, end)
+def backfill(
+    start: date, end: date, settings: Settings | None = None, run_date: date | None = None
+) -> dict:
+    """Recompute the ISO weeks from `start` to `end` from the inputs for them; republish.
+
+    `run_date` (default today) is the day the checks treat as today, as in `nightly`."""
+    run_date = run_date or datetime.now(UTC).date()
+    start, end = validate_range(start, end, today=run_date)
     logger = get_run_logger()
     settings = settings or load_settings()
     warehouse = settings.warehouse
@@ -198,8 +204,10 @@ def backfill(start: date, end: date, settings: Settings | None = None) -> dict:
         con.execute("set enable_progress_bar = false")
         try:
             models = build_task(con, settings, catalogue)
+            if unmapped := quarantine_unmapped_regions(con, warehouse, run_id):
+                logger.warning("%d unknown region spelling(s) quarantined", unmapped)
             rebuilt = merge_task(con, models, base, first_week, last_week)
-            checks = validate_task(con, settings, datetime.now(UTC).date(), run_id)
+            checks = validate_task(con, settings, run_date, run_id)
             failed = blocking(checks)
             if failed:
                 raise GateFailed([c.describe() for c in failed])

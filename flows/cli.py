@@ -432,6 +432,39 @@ def _print_error(exc: TollError) -> None:
     err.print(f"toll: {exc}", style="red", markup=False, soft_wrap=True, highlight=False)
 
 
+server_app = typer.Typer(help="A local Prefect server and toll's deployments.")
+app.add_typer(server_app, name="server")
+
+
+@server_app.command("start")
+def server_start(
+    host: Annotated[str, typer.Option(help="Listen address (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the API and UI.")] = 4200,
+) -> None:
+    """Run the Prefect server and UI (SQLite in PREFECT_HOME, or the database in
+    PREFECT_API_DATABASE_CONNECTION_URL); then `export PREFECT_API_URL=http://HOST:PORT/api`."""
+    from flows.server import quiet_env, start_command
+
+    err.print(f"toll: Prefect UI at http://{host}:{port}, API at http://{host}:{port}/api")
+    command = start_command(host, port)
+    # the UI calls the API at PREFECT_UI_API_URL, which does not follow --port by itself
+    env = quiet_env()
+    env.setdefault("PREFECT_UI_API_URL", f"http://{host}:{port}/api")
+    os.execvpe(command[0], command, env)
+
+
+@server_app.command("deploy")
+def server_deploy() -> None:
+    """Create the `toll` work pool (one run at a time) and deploy nightly and backfill."""
+    from flows.server import WORK_POOL, deploy
+
+    deploy()
+    console.print(f"Deployed nightly (02:00 UTC) and backfill to work pool '{WORK_POOL}'.")
+    console.print(
+        f"  start a worker: TOLL_PROJECT_DIR=$PWD prefect worker start --pool {WORK_POOL}"
+    )
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     for handler in logging.getLogger().handlers:

@@ -324,12 +324,15 @@ def render_markdown(result: dict, title: str = "What changed") -> str:
             f"{t['unchanged']:,} | {because or '-'} |"
         )
     for t in result["tables"]:
-        if not (t["added"] or t["removed"] or t["changed"]):
+        if not (t["added"] or t["removed"] or t["changed"] or t["columns_added"]):
             continue
         lines += ["", f"### {t['table']}", ""]
         if t.get("note"):
             lines.append(t["note"])
         for state in ("added", "removed"):
+            if t[f"columns_{state}"]:
+                names = ", ".join(f"`{c}`" for c in t[f"columns_{state}"])
+                lines.append(f"- column(s) {state}: {names}")
             if t[f"{state}_keys"]:
                 shown = "; ".join(_key_text(k) for k in t[f"{state}_keys"])
                 more = " ..." if t[state] > len(t[f"{state}_keys"]) else ""
@@ -339,12 +342,18 @@ def render_markdown(result: dict, title: str = "What changed") -> str:
             causes = "; ".join(change["causes"]) or "unattributed"
             lines.append(f"- `{column}`: {change['rows']:,} row(s) changed, because of {causes}")
             for row in change["largest"]:
-                delta = f" ({row['delta']:+,.4g})" if row["delta"] is not None else ""
+                delta = f" ({_signed(row['delta'])})" if row["delta"] is not None else ""
                 lines.append(
                     f"  - {_key_text(row['key'])}: {_fmt(row['before'])} -> "
                     f"{_fmt(row['after'])}{delta}"
                 )
     return "\n".join(lines) + "\n"
+
+
+def _signed(delta: float) -> str:
+    if float(delta).is_integer():
+        return f"{int(delta):+,}"
+    return f"{delta:+,.4f}".rstrip("0").rstrip(".")
 
 
 def _key_text(key: dict) -> str:

@@ -87,7 +87,7 @@ def expectation_rows(checks: list[Check]) -> list[dict]:
 def docs_link(snapshot: Path) -> tuple[str, str]:
     """The run's Data Docs when the gate wrote them, else the snapshot's HTML report."""
     for candidate in sorted(snapshot.rglob("index.html")):
-        if "docs" in candidate.parts or "data_docs" in candidate.parts:
+        if any("docs" in part for part in candidate.relative_to(snapshot).parts[:-1]):
             return candidate.as_uri(), "GX Data Docs of this run"
     report = next(iter(sorted(snapshot.rglob("*.html"))), None)
     if report is not None:

@@ -307,3 +307,22 @@ def test_causes_name_changed_models_files_and_settings_only_where_they_reach():
     estimate = _relevant(causes, reach(after, "fct_day", "estimate"))
     assert [c["subject"] for c in estimate] == ["coverage_low"]
     assert causes_between(before, before) == []
+
+
+def test_diff_reports_a_column_added_between_snapshots(runs, tmp_path):
+    import shutil
+
+    import polars as pl
+
+    from flows.diff import render_markdown
+
+    _, _, _, newer, _ = runs
+    before, after = tmp_path / "20260101T000000Z", tmp_path / "20260102T000000Z"
+    shutil.copytree(newer, before)
+    shutil.copytree(newer, after)
+    table = after / "dim_region.parquet"
+    pl.read_parquet(table).with_columns(pl.lit(1).alias("extra")).write_parquet(table)
+    result = diff_snapshots(before, after)
+    region = next(t for t in result["tables"] if t["table"] == "dim_region")
+    assert region["columns_added"] == ["extra"] and region["changed"] == 0
+    assert "- column(s) added: `extra`" in render_markdown(result)

@@ -22,3 +22,14 @@ def test_entrypoints_import_as_flows():
     assert "nightly" in names
     nightly = next(d for d in spec["deployments"] if d["name"] == "nightly")
     assert nightly["schedules"][0]["cron"] == "0 2 * * *"
+    backfill = next(d for d in spec["deployments"] if d["name"] == "backfill")
+    assert not backfill.get("schedules")
+    assert all(d["work_pool"]["name"] == "toll" for d in spec["deployments"])
+
+
+def test_backfill_parameters_are_start_and_end_dates():
+    from flows.backfill import backfill
+
+    schema = backfill.parameters.model_dump()
+    assert schema["required"] == ["start", "end"]
+    assert schema["properties"]["start"]["format"] == "date"

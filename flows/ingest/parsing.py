@@ -133,7 +133,8 @@ def records_to_strings(
 
 
 def _typed(column: str, kind: str) -> pl.Expr:
-    text = pl.col(column).str.strip_chars()
+    # a blank cell is a missing value, whatever its whitespace
+    text = pl.col(column).str.strip_chars().replace("", None)
     if kind == "date":
         return text.str.to_date("%Y-%m-%d", strict=False)
     if kind == "intlike":

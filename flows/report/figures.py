@@ -93,6 +93,9 @@ def read_figures(con: duckdb.DuckDBPyConnection, settings: dict) -> Figures:
         "select * from fct_published_estimates order by estimate_date, source_row"
     ).pl()
     backtest = con.sql("select * from fct_nowcast_backtest order by cutoff, week_start").pl()
+    if "chain_ladder_deaths" not in backtest.columns:
+        # a snapshot from before the correction stage: its nowcast was the chain ladder alone
+        backtest = backtest.with_columns(chain_ladder_deaths=pl.col("nowcast_deaths"))
     late_additions_share = con.execute(
         """
         with added as (
