@@ -18,6 +18,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from bench.maps import SOURCE as MAP_SOURCE
+from bench.maps import write_daily_maps
+
 FIRST_DAY = date(2022, 2, 24)
 FIRST_VINTAGE = date(2023, 12, 30)
 REAL_VINTAGE_SPAN = 762  # days from the first to the last real vintage
@@ -49,8 +52,11 @@ GENERATED = {
 LABEL = "GENERATED BENCHMARK DATA - invented numbers in the real formats, not real losses.\n"
 
 
-def generate(real_dir: Path, out: Path, scale: float, seed: int = 2022) -> dict:
-    """Write every tabular source at `scale` times the real volume into `out`; returns facts."""
+def generate(real_dir: Path, out: Path, scale: float, seed: int = 2022, maps_days: int = 0) -> dict:
+    """Write every tabular source at `scale` times the real volume into `out`; returns facts.
+
+    With `maps_days`, the map source is that many daily full-layer snapshots (bench/maps.py)
+    instead of the real weekly ones."""
     rng = np.random.default_rng(seed)
     out.mkdir(parents=True, exist_ok=True)
     aliases = pl.read_csv(real_dir / "bessudnov/regNames.csv")["regNameEng"].to_list()
@@ -61,7 +67,8 @@ def generate(real_dir: Path, out: Path, scale: float, seed: int = 2022) -> dict:
     claims_end = _claims(rng, out, round(REAL["claims_days"] * scale))
     area_end = _area(rng, out, round(REAL["area_days"] * scale))
     _weekly(rng, out, round(REAL["weekly_rows"] * scale))
-    _catalogue(real_dir, out, vintages)
+    maps = write_daily_maps(real_dir, out, maps_days) if maps_days else None
+    _catalogue(real_dir, out, vintages, maps)
     facts = {
         "scale": scale,
         "seed": seed,
@@ -70,6 +77,7 @@ def generate(real_dir: Path, out: Path, scale: float, seed: int = 2022) -> dict:
         "mediazona_rows": sum(rows for _, rows in vintages),
         "claims_days": round(REAL["claims_days"] * scale),
         "area_days": round(REAL["area_days"] * scale),
+        "daily_maps": maps_days,
         # the newest date in any source: the run date a nightly over this data is checked with
         "run_date": max(claims_end, area_end, vintages[-1][0]).isoformat(),
     }
@@ -241,7 +249,9 @@ def _weekly(rng: np.random.Generator, out: Path, weeks: int) -> None:
     _write(out / "economist/meduza_2026_weekly.csv", frame)
 
 
-def _catalogue(real_dir: Path, out: Path, vintages: list[tuple[date, int]]) -> None:
+def _catalogue(
+    real_dir: Path, out: Path, vintages: list[tuple[date, int]], maps: list | None = None
+) -> None:
     """The built-in catalogue's sources with this folder's files, no checksum pins; the
     sources not generated here (reference tables, maps) are copied from the real data."""
     from flows.sources import load_catalogue
@@ -261,9 +271,11 @@ def _catalogue(real_dir: Path, out: Path, vintages: list[tuple[date, int]]) -> N
         if source.name == "mediazona_daily":
             files = [(f"mediazona/vintages/{v.isoformat()}_cumsum.csv", v) for v, _ in vintages]
             files.append(("mediazona/last_data.csv", None))
+        elif source.name == MAP_SOURCE and maps:
+            files = maps
         else:
             files = [(f.local, f.as_of) for f in source.files]
-        if source.name not in GENERATED:
+        if source.name not in GENERATED and not (source.name == MAP_SOURCE and maps):
             for local, _ in files:
                 (out / local).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(real_dir / local, out / local)
@@ -277,3 +289,13 @@ def _catalogue(real_dir: Path, out: Path, vintages: list[tuple[date, int]]) -> N
                 lines.append(f'as_of = "{as_of.isoformat()}"')
             lines.append("")
     (out / "sources.toml").write_text("\n".join(lines))
+
+
+def add_map_file(local: str, day: date, out: Path) -> None:
+    """Append one map file to the generated catalogue (a new snapshot for the next nightly)."""
+    with open(out / "sources.toml", "a", encoding="utf-8") as catalogue:
+        catalogue.write(
+            f"[[sources.{MAP_SOURCE}.files]]\n"
+            f'local = "{local}"\nurl = "https://example.invalid/bench/{local}"\n'
+            f'as_of = "{day.isoformat()}"\n\n'
+        )

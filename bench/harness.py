@@ -29,6 +29,10 @@ TARGETS = {
     "cold_1x_s": 45,
     "gate_share_100x": 0.25,
     "backfill_to_cold": 2,
+    # per map: wall time of all maps over their count, both cores in use
+    "per_map_s": 0.06,
+    "cold_maps_s": 90,
+    "new_map_s": 1,
 }
 
 
@@ -46,6 +50,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--synthetic-1x", action="store_true", help="generate 1x too instead of the real data"
     )
+    parser.add_argument(
+        "--maps",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also run 'maps': 1x synthetic tables with N daily full-layer maps, cold, then one "
+        "new map (the issue's map scale is about 1,700)",
+    )
     parser.add_argument("--profile", action="store_true", help="py-spy the cold nightly")
     parser.add_argument("--json", type=Path, help="results file (default OUT/results.json)")
     args = parser.parse_args(argv)
@@ -57,6 +69,10 @@ def main(argv: list[str] | None = None) -> int:
         measured = run_scale(scale, args)
         results["scales"][_label(scale)] = measured
         ok &= measured["equal"] is not False and not measured.get("failed")
+    if args.maps:
+        measured = run_maps(args.maps, args)
+        results["scales"]["maps"] = measured
+        ok &= not measured.get("failed")
     results["targets"] = check_targets(results["scales"])
     target = args.json or args.out / "results.json"
     target.write_text(json.dumps(results, indent=1, default=str))
@@ -131,6 +147,35 @@ def run_scale(scale: float, args: argparse.Namespace) -> dict:
         measured["equal"] = None
     measured["failed"] = [n for n, s in steps.items() if s.get("status") == "failed"]
     measured["ratios"] = _ratios(steps)
+    return measured
+
+
+def run_maps(days: int, args: argparse.Namespace) -> dict:
+    """Cold nightly over `days` daily maps (1x tables), then a nightly with one new map."""
+    from bench.generate import add_map_file
+    from bench.maps import write_daily_maps
+
+    folder = args.out / "maps"
+    source_dir = folder / "sources"
+    shutil.rmtree(folder, ignore_errors=True)
+    began = time.perf_counter()
+    facts = generate(args.real_data, source_dir, 1, args.seed, maps_days=days)
+    facts["generated_s"] = round(time.perf_counter() - began, 1)
+    warehouse = folder / "warehouse"
+    common = ["--source-dir", str(source_dir), "--warehouse", str(warehouse)]
+    common += ["--catalogue", str(source_dir / "sources.toml"), "--run-date", facts["run_date"]]
+    steps = {"cold": run_step("nightly", common, folder / "cold.json")}
+    [(local, day)] = write_daily_maps(args.real_data, source_dir, 1, first=days)
+    add_map_file(local, day, source_dir)
+    steps["new_map"] = run_step("nightly", common, folder / "new_map.json")
+    measured = {"data": {"source": "synthetic", **facts}, "steps": steps, "equal": None}
+    measured["failed"] = [n for n, s in steps.items() if s.get("status") == "failed"]
+    cold_maps = steps["cold"].get("phases", {}).get("geometry")
+    measured["ratios"] = {
+        "cold_maps_s": cold_maps,
+        "per_map_s": round(cold_maps / days, 4) if cold_maps else None,
+        "new_map_s": steps["new_map"].get("phases", {}).get("geometry"),
+    }
     return measured
 
 
@@ -269,6 +314,9 @@ def check_targets(scales: dict) -> dict:
         "cold_1x_s": step("1x", "cold").get("wall_s"),
         "gate_share_100x": ratio("100x", "gate_share_of_cold"),
         "backfill_to_cold": ratio("100x", "backfill_to_cold") or ratio("1x", "backfill_to_cold"),
+        "per_map_s": ratio("maps", "per_map_s"),
+        "cold_maps_s": ratio("maps", "cold_maps_s"),
+        "new_map_s": ratio("maps", "new_map_s"),
     }
     return {
         name: {

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import sys
 import time
 from collections import defaultdict
 
@@ -24,16 +25,27 @@ PROBES = [
     ("flows.ingest.deepstate", "parse_map", "geometry"),
     ("flows.ingest.deepstate", "parse_snapshot", "geometry"),
     ("flows.ingest.deepstate", "occupied_area_km2", "geometry"),
+    ("flows.quality", "run_quality_gate", "gate"),
+    # many maps are measured in worker processes: time the pool from here, maps only
+    ("flows.ingest.parallel", "parse_many", "geometry"),
 ]
+# phase -> which calls count, for functions shared by several kinds of work
+ONLY_WHEN = {
+    "flows.ingest.parallel.parse_many": lambda args, kwargs: (
+        kwargs.get("format_name", args[0] if args else None) == "deepstate_geojson"
+    ),
+}
 
 seconds: dict[str, float] = defaultdict(float)
 calls: dict[str, int] = defaultdict(int)
 _depth: dict[str, int] = defaultdict(int)
 
 
-def _timed(phase: str, function):
+def _timed(phase: str, function, only_when=None):
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
+        if only_when is not None and not only_when(args, kwargs):
+            return function(*args, **kwargs)
         # nested calls of the same phase (a parser calling the area function) count once
         _depth[phase] += 1
         started = time.perf_counter()
@@ -60,7 +72,15 @@ def install() -> list[str]:
         function = getattr(module, name, None)
         if function is None or getattr(function, "__probed__", False):
             continue
-        setattr(module, name, _timed(phase, function))
+        only_when = ONLY_WHEN.get(f"{module_name}.{name}")
+        wrapped = _timed(phase, function, only_when)
+        setattr(module, name, wrapped)
+        # modules imported earlier that did `from module import name` hold the original
+        for other in list(sys.modules.values()):
+            if getattr(other, "__name__", "").startswith("flows") and (
+                getattr(other, name, None) is function
+            ):
+                setattr(other, name, wrapped)
         installed.append(f"{module_name}.{name}")
     return installed
 

@@ -2,7 +2,8 @@
 
 `sql/macros/*.sql` run first. Then every `sql/<layer>/<model>.sql` is one model named after its
 file; a model depends on every other model (or `raw_<source>` view) whose name it mentions.
-Staging and intermediate models become views, marts (`fct_*`, `dim_*`) tables.
+Staging and intermediate models become views, marts (`fct_*`, `dim_*`) tables; an intermediate
+read by several models becomes a table too, so that it is computed once.
 """
 
 from __future__ import annotations
@@ -97,6 +98,7 @@ def run_models(
 ) -> list[Model]:
     """Create every model in dependency order; returns them in that order."""
     ordered = build_order(models)
+    readers = {name: sum(name in m.depends_on for m in models.values()) for name in models}
     for model in ordered:
         missing = {d for d in model.depends_on if d not in models and d.startswith("raw_")}
         for dep in missing:
@@ -105,7 +107,10 @@ def run_models(
             ).fetchall()[0][0]
             if not exists:
                 raise ValueError(f"model {model.name} reads {dep}, which no source provides")
-        kind = "table" if model.published else "view"
+        # a view is recomputed by every model reading it: an intermediate read by several
+        # (the nowcast chain feeds two marts) is computed once, as a table of the work database
+        shared = model.layer == "intermediate" and readers[model.name] > 1
+        kind = "table" if model.published or shared else "view"
         body = model.sql.strip().rstrip(";")
         try:
             con.execute(f"create or replace {kind} {quoted(model.name, 'model')} as {body}")

@@ -58,7 +58,15 @@ def test_range_weeks_and_inputs():
 
 
 def test_cli_refuses_a_bad_range_before_any_work(tmp_path):
-    done = run_cli("backfill", "--start", "2024-03-31", "--end", "2024-01-01")
+    done = run_cli(
+        "backfill",
+        "--start",
+        "2024-03-31",
+        "--end",
+        "2024-01-01",
+        "--warehouse",
+        str(tmp_path / "warehouse"),
+    )
     assert done.returncode == 1
     assert "start 2024-03-31 is after end 2024-01-01" in done.stderr + done.stdout
     assert not (tmp_path / "warehouse").exists()

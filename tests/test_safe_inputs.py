@@ -147,7 +147,8 @@ REVIEWED = {
     ("flows/lineage.py", "upstream"): "checked with identifier() just before",
     ("flows/lineage.py", "condition"): "a model's '-- rows from' comment (code), names quoted()",
     ("flows/report/figures.py", "MIN_MONTHLY_KM2"): "a numeric module constant",
-    ("flows/gate.py", "query"): "an expectation's SQL from expectations/*.json (code)",
+    ("flows/gate.py", "query"): "a suite's own SQL (expectations/*.json, code); thresholds go in"
+    " as typed, escaped literals (sql_literal)",
     ("flows/quality.py", "SHARE_TABLE"): "a module constant table name",
 }
 

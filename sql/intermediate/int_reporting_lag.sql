@@ -46,6 +46,9 @@ steps as (
         and week_start + 6 <= vintage
         -- tiny counts give wild ratios
         and named >= 30
+        -- a week that drops to no names is a broken vintage (the gates judge it); its log
+        -- ratio would be -inf and poison every rate
+        and next_named > 0
 ),
 
 rates as (
