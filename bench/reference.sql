@@ -129,14 +129,16 @@ measured as (
         provisional,
         days_with_named_data,
         claimed_personnel,
-        occupied_km2,
-        occupied_km2 - lag(occupied_km2) over (order by week_start) as km2_gained,
+        -- toll's occupied_km2 / km2_gained / deaths_per_km2 come from the DeepState map
+        -- polygons, which need geometry (no spatial extension here): the reference checks the
+        -- Economist series, which toll keeps beside them as *_alt
+        occupied_km2 as occupied_km2_alt,
+        occupied_km2 - lag(occupied_km2) over (order by week_start) as km2_gained_alt,
     from per_week
 )
 
 select
     measured.*,
-    case when km2_gained > 0 then named_deaths / km2_gained end as deaths_per_km2,
     probate.probate_estimate,
     probate.probate_estimate_low,
     probate.probate_estimate_high,

@@ -75,6 +75,15 @@ class Settings(BaseSettings):
     # Relative disagreement per year between two series of the same quantity: warning.
     cross_source_tolerance: float = Field(0.1, ge=0)
 
+    # Territory (DeepState maps), see flows/ingest/deepstate.py and the README:
+    # a change of occupied area above this per week between snapshots stops the build;
+    territory_max_change_km2_per_week: float = Field(1000.0, gt=0)
+    # a day takes the last snapshot at or before its end, if at most this many days old;
+    territory_max_snapshot_age_days: int = Field(14, ge=0)
+    # the two map formats must agree this closely (error); the Economist series (warning).
+    territory_format_tolerance_km2: float = Field(100.0, ge=0)
+    territory_economist_tolerance_km2: float = Field(5000.0, ge=0)
+
     @field_validator("source_dir", "catalogue", "warehouse", mode="after")
     @classmethod
     def _expand(cls, value: Path | None) -> Path | None:
@@ -104,6 +113,10 @@ class Settings(BaseSettings):
             "dnr_lnr_addon_low": self.dnr_lnr_addon_low,
             "dnr_lnr_addon_high": self.dnr_lnr_addon_high,
             "as_of": self.as_of.isoformat() if self.as_of else None,
+            "territory_max_change_km2_per_week": self.territory_max_change_km2_per_week,
+            "territory_max_snapshot_age_days": self.territory_max_snapshot_age_days,
+            "territory_format_tolerance_km2": self.territory_format_tolerance_km2,
+            "territory_economist_tolerance_km2": self.territory_economist_tolerance_km2,
         }
 
 

@@ -8,6 +8,18 @@ import logging
 class TollError(Exception):
     """Base of every error toll reports to the user without a traceback."""
 
+    def __reduce__(self):
+        # subclasses take other arguments than their message: rebuild without calling
+        # __init__, so errors survive the trip back from a worker process
+        return (_rebuild, (type(self), self.args, self.__dict__))
+
+
+def _rebuild(cls: type[TollError], args: tuple, state: dict) -> TollError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class ConfigError(TollError, ValueError):
     """A setting or catalogue entry that toll refuses (e.g. a path leaving its folder)."""

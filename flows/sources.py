@@ -21,10 +21,19 @@ class SourceFile:
     url: str
     sha256: str | None = None
     as_of: date | None = None
+    # a dated upstream file that may not be published yet: "not found" is skipped, not an error
+    optional: bool = False
+
+    @property
+    def recompressed(self) -> bool:
+        """A local copy named *.gz is `gzip -9 -n` of the upstream file (zcat gives it back)."""
+        return self.local.endswith(".gz")
 
     @property
     def name(self) -> str:
-        return PurePosixPath(self.local).name
+        # a re-compressed local copy is stored as the upstream file it stands for
+        name = PurePosixPath(self.local).name
+        return name.removesuffix(".gz") if self.recompressed else name
 
     def location(self, settings: Settings) -> str:
         """The URL a run reads: upstream, or file:// under the source folder."""
@@ -41,6 +50,24 @@ class Source:
     licence: str
     files: tuple[SourceFile, ...]
     keep_all_vintages: bool = False
+    # templates ({date:%Y%m%d}) of one upstream file a day, fetched by runs on upstream URLs
+    daily_url: str | None = None
+    daily_local: str | None = None
+
+    def daily_files(self, days: list[date]) -> tuple[SourceFile, ...]:
+        """The dated upstream files of these days (optional: a day may not be published yet)."""
+        if not self.daily_url or not self.daily_local:
+            return ()
+        return tuple(
+            SourceFile(
+                source=self.name,
+                local=_safe_relative(self.name, self.daily_local.format(date=day)),
+                url=self.daily_url.format(date=day),
+                as_of=day,
+                optional=True,
+            )
+            for day in days
+        )
 
 
 def _safe_relative(source: str, local: str) -> str:
@@ -98,4 +125,6 @@ def _source(name: str, spec: dict) -> Source:
         spec["licence"],
         files,
         keep_all_vintages=spec.get("keep", "latest") == "all",
+        daily_url=spec.get("daily_url"),
+        daily_local=spec.get("daily_local"),
     )

@@ -11,6 +11,7 @@ must give the same tables. The README's "Bad inputs" table lists the same cases
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
 from collections.abc import Callable
@@ -25,6 +26,7 @@ REGIONS = "regions/hflabs_region.csv"
 CLAIMS = "ua_general_staff/russia_losses_personnel.json"
 AREA = "economist/area_assessed_as_controlled_by_russia.csv"
 ESTIMATES = "economist/soldier_deaths_casualties_estimates.csv"
+MAP = "deepstate/deepstatemaps_history_weekly/1754251105.geojson.gz"
 
 BOM = b"\xef\xbb\xbf"
 
@@ -125,6 +127,17 @@ def _cut_mid_line(content: bytes) -> bytes:
     return content[: content.rstrip(b"\n").rfind(b",") - 4]  # inside the last record
 
 
+def _edit_map(edit: Callable[[bytes], bytes]):
+    """The staged maps are gzip of the upstream file: edit the GeoJSON inside."""
+    return lambda content: gzip.compress(edit(gzip.decompress(content)), mtime=0)
+
+
+def _relabel(text: bytes) -> bytes:
+    # a label format nobody told toll about, in every language
+    old = "Окуповано /// Occupied /// geoJSON.status.occupied"
+    return text.replace(old.encode(), "Шар 1 /// Layer 1 /// geoJSON.layer1".encode())
+
+
 CASES: list[Case] = [
     Case("empty file", "mediazona_daily", MEDIAZONA, "0 bytes", lambda c: b"",
          "error", "parse", ("source 'mediazona_daily'", "last_data.csv", "the file is empty")),
@@ -222,6 +235,15 @@ CASES: list[Case] = [
     Case("estimate without a figure", "published_estimates", ESTIMATES,
          "an estimate whose only figure is left empty", _set_cell(2, "estimate", ""),
          "quarantine", "parse", ("expected at least one number",), row=2),
+    Case("map labels renamed", "territory", MAP,
+         "the Occupied layer's label becomes `Шар 1 /// Layer 1 /// geoJSON.layer1`",
+         _edit_map(_relabel),
+         "error", "parse", ("source 'territory'", "1754251105.geojson", "no polygon labelled",
+                            "occupied")),
+    Case("truncated map", "territory", MAP, "the GeoJSON stops half way",
+         _edit_map(lambda c: c[: len(c) // 2]),
+         "error", "parse", ("source 'territory'", "1754251105.geojson", "JSON",
+                            "a GeoJSON FeatureCollection")),
 ]  # fmt: skip
 
 CASES_BY_NAME = {case.name: case for case in CASES}

@@ -165,6 +165,12 @@ CUSTOM = {
     ): "update {t} set occupied_km2 = occupied_km2 + 100000 "
     "where area_date = (select min(area_date) + 5 from {t})",
 }
+CUSTOM[("fct_territory_snapshots", "formats_agree_in_known_set")] = (
+    f"update {{t}} set formats_agree = false where rowid = {FIRST}"
+)
+CUSTOM[("fct_territory_snapshots", "economist_agrees_in_known_set")] = (
+    f"update {{t}} set economist_agrees = false where rowid = {FIRST}"
+)
 for _table in DRIFT_TABLES:
     CUSTOM[(f"drift_{_table}", "rows_vs_previous")] = (
         f"insert into prev_{_table} select * from prev_{_table}"

@@ -61,7 +61,8 @@ def _png_size(data: bytes) -> tuple[int, int]:
 
 
 def _n(value) -> str:
-    return f"{value:,.0f}"
+    # the report shows a dash where there is no figure (no map before 2023-12-24: no km² gained)
+    return "–" if value is None else f"{value:,.0f}"
 
 
 def test_report_and_every_chart_are_written(published):

@@ -34,11 +34,12 @@ def _summary(variables: dict) -> dict[tuple[str, str], dict]:
     ]
     con.execute(
         "create table fct_daily_losses (date date, named_deaths bigint, provisional boolean,"
-        " claimed_personnel bigint, occupied_km2 double, as_of date)"
+        " claimed_personnel bigint, occupied_km2 double, occupied_km2_alt double, as_of date)"
     )
     con.executemany(
-        "insert into fct_daily_losses values (?, ?, false, 1000, ?, ?)",
-        [(*r, LAST_DAY) for r in rows],
+        "insert into fct_daily_losses values (?, ?, false, 1000, ?, ?, ?)",
+        # the comparison series grows twice as fast
+        [(*r, 2 * r[2] - 100_000.0, LAST_DAY) for r in rows],
     )
     con.execute(
         """
@@ -100,6 +101,7 @@ def test_periods_deadliest_day_week_ratio_and_area():
     assert y2024["deadliest_iso_week"] == "2024-W08"
     # area grows 1 km² a day: a calendar year gains its number of days
     assert y2024["km2_gained"] == pytest.approx(366)
+    assert y2024["km2_gained_alt"] == pytest.approx(2 * 366)
     assert y2024["deaths_per_km2"] == pytest.approx(y2024["named_deaths"] / 366)
     mid = (y2024["estimate_low"] + y2024["estimate_high"]) / 2
     assert y2024["estimate_mid_per_km2"] == pytest.approx(mid / 366)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
+
+import httpx
 
 from flows.config import Settings
+from flows.errors import SourceUnavailable
 from flows.ingest.fetch import fetch_bytes
-from flows.ingest.formats import parser_for
+from flows.ingest.parallel import parse_many
 from flows.ingest.parsing import check_rejected_share
 from flows.raw_store import ManifestEntry, entries_in_use, read_manifest, store
-from flows.sources import Source
+from flows.sources import Source, SourceFile
 
 
 @dataclass
@@ -39,35 +42,69 @@ def ingest_source(settings: Settings, source: Source, fetched_at: datetime) -> S
     warehouse = settings.warehouse
     outcome = SourceOutcome(source.name)
     stored = {e.sha256: e for e in read_manifest(warehouse) if e.source == source.name}
-    parse = parser_for(source.format)
-    for spec in source.files:
+    pending: list[tuple[SourceFile, str, bytes, str]] = []
+    pending_sha256: dict[str, str] = {}
+    for spec in _files_to_fetch(settings, source, fetched_at.date()):
         url = spec.location(settings)
         pinned = spec.sha256 if settings.verify_checksums else None
         if pinned and pinned in stored:
             # A pinned file cannot change: no need to fetch it again.
             outcome.files.append(FileOutcome(spec.local, url, "unchanged", pinned))
             continue
-        content, sha256 = fetch_bytes(
-            source.name,
-            url,
-            sha256=pinned,
-            timeout=settings.http_timeout_seconds,
-            attempts=settings.http_retries,
-            backoff=settings.http_backoff_seconds,
-        )
+        try:
+            content, sha256 = fetch_bytes(
+                source.name,
+                url,
+                sha256=pinned,
+                timeout=settings.http_timeout_seconds,
+                attempts=settings.http_retries,
+                backoff=settings.http_backoff_seconds,
+                gunzip=spec.recompressed,
+            )
+        except SourceUnavailable as exc:
+            if spec.optional and _not_found(exc):
+                continue  # today's dated file is not published yet
+            raise
         previous = _same_content(source, spec.local, sha256, stored, warehouse)
+        if previous is None and source.keep_all_vintages and sha256 in pending_sha256:
+            detail = f"same content as {pending_sha256[sha256]}"
+            outcome.files.append(FileOutcome(spec.local, url, "unchanged", sha256, detail=detail))
+            continue
         if previous is not None:
             detail = "" if previous.file == spec.local else f"same content as {previous.file}"
             outcome.files.append(FileOutcome(spec.local, url, "unchanged", sha256, detail=detail))
             continue
-        parsed = parse(source.name, spec.local, content)
+        pending.append((spec, url, content, sha256))
+        pending_sha256[sha256] = spec.local
+        outcome.files.append(FileOutcome(spec.local, url, "new", sha256))
+    # every new file is parsed (in parallel when there are many maps), then kept in order
+    parsed_files = parse_many(
+        source.format, source.name, [(spec.local, content) for spec, _, content, _ in pending]
+    )
+    for (spec, *_), parsed in zip(pending, parsed_files, strict=True):
         check_rejected_share(source.name, spec.local, parsed)
+    new_outcomes = iter(f for f in outcome.files if f.status == "new")
+    for (spec, url, content, sha256), parsed in zip(pending, parsed_files, strict=True):
         entry = store(warehouse, spec, url, content, sha256, parsed, fetched_at)
-        stored[sha256] = entry
-        outcome.files.append(
-            FileOutcome(spec.local, url, "new", sha256, entry.rows, entry.rejected)
-        )
+        item = next(new_outcomes)
+        item.rows, item.rejected = entry.rows, entry.rejected
     return outcome
+
+
+def _files_to_fetch(settings: Settings, source: Source, today: date) -> list[SourceFile]:
+    """The declared files, plus on upstream runs the dated daily files of today and yesterday
+    (a run before the day's upload still gets yesterday's)."""
+    files = list(source.files)
+    if settings.source_dir is None:
+        declared = {f.local for f in files}
+        daily = source.daily_files([today - timedelta(days=1), today])
+        files += [f for f in daily if f.local not in declared]
+    return files
+
+
+def _not_found(exc: SourceUnavailable) -> bool:
+    cause = exc.__cause__
+    return isinstance(cause, httpx.HTTPStatusError) and cause.response.status_code == 404
 
 
 def _same_content(

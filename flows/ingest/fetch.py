@@ -7,7 +7,9 @@ gives the same answer: other 4xx statuses, redirect loops and checksum mismatche
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import zlib
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -99,8 +101,12 @@ def fetch_bytes(
     timeout: float = 60.0,
     attempts: int = 4,
     backoff: float = 0.5,
+    gunzip: bool = False,
 ) -> tuple[bytes, str]:
-    """Return the file's bytes and sha256; a pinned checksum that differs is an error."""
+    """Return the file's bytes and sha256; a pinned checksum that differs is an error.
+
+    `gunzip`: the file may be a gzip of the real one (a re-compressed local copy, wherever it is
+    served from); gzip content is decompressed and the real bytes returned and checked."""
     scheme = urlparse(url).scheme
     if scheme == "file":
         content = _read_local(source, url)
@@ -108,6 +114,11 @@ def fetch_bytes(
         content = _read_http(source, url, timeout, attempts, backoff)
     else:
         raise SourceUnavailable(source, url, "only https://, http:// and file:// are supported")
+    if gunzip and content[:2] == b"\x1f\x8b":
+        try:
+            content = gzip.decompress(content)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise SourceUnavailable(source, url, f"broken gzip data ({exc})") from exc
     digest = hashlib.sha256(content).hexdigest()
     if sha256 is not None and digest != sha256:
         raise ChecksumMismatch(source, url, sha256, digest)

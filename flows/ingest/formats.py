@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flows.errors import ConfigError
-from flows.ingest import bessudnov, economist, estimates, general_staff, mediazona, regions
+from flows.ingest import (
+    bessudnov,
+    deepstate,
+    economist,
+    estimates,
+    general_staff,
+    mediazona,
+    regions,
+)
 from flows.ingest.parsing import Parsed
 
 Parser = Callable[[str, str, bytes], Parsed]
@@ -20,6 +28,7 @@ PARSERS: dict[str, Parser] = {
     "bessudnov_regnames": bessudnov.parse_region_names,
     "ua_general_staff_personnel": general_staff.parse_personnel,
     "hflabs_regions": regions.parse_regions,
+    "deepstate_geojson": deepstate.parse_snapshot,
 }
 
 

@@ -2,6 +2,7 @@
 -- key: date
 -- rows from stg_mediazona_daily: as_of = {as_of} and death_date = {date}
 -- rows from stg_official_claims: report_date = {date}
+-- rows from stg_territory_snapshots: snapshot = {occupied_snapshot}
 -- rows from stg_territory_area: area_date = {date}
 with days as (
     select * from int_calendar_days
@@ -15,8 +16,25 @@ claims as (
     select * from stg_official_claims
 ),
 
-area as (
+area_alt as (
     select * from stg_territory_area
+),
+
+maps as (
+    select * from int_territory_series
+),
+
+area as (
+    -- the last map snapshot at or before the end of the day (UTC), unless it is too old
+    select
+        days."date",
+        maps.occupied_km2,
+        maps.grey_zone_km2,
+        maps.snapshot,
+        maps.snapshot_utc,
+    from days
+    asof inner join maps on days."date" + interval 1 day > maps.snapshot_utc
+    where days."date" - maps.snapshot_utc::date <= getvariable('territory_max_snapshot_age_days')
 ),
 
 final as (
@@ -29,13 +47,18 @@ final as (
         coalesce(named.provisional, true) as provisional,
         claims.claimed_personnel,
         claims.claimed_personnel_cumulative,
+        -- territory: from the DeepState maps; the Economist's series beside it for comparison
         area.occupied_km2,
+        area.grey_zone_km2,
+        area.snapshot as occupied_snapshot,
+        area_alt.occupied_km2 as occupied_km2_alt,
         -- vintages
         (select max(as_of) from named) as as_of,
     from days
     left join named on named.death_date = days."date"
     left join claims on claims.report_date = days."date"
-    left join area on area.area_date = days."date"
+    left join area on area."date" = days."date"
+    left join area_alt on area_alt.area_date = days."date"
 )
 
 select * from final order by "date"

@@ -2,6 +2,7 @@
 -- key: week_start
 -- rows from stg_mediazona_daily: as_of = {as_of} and date_trunc('week', death_date) = {week_start}
 -- rows from stg_official_claims: date_trunc('week', report_date) = {week_start}
+-- rows from stg_territory_snapshots: snapshot = {occupied_snapshot}
 -- rows from stg_territory_area: date_trunc('week', area_date) = {week_start}
 -- rows from stg_weekly_named: week_start = {week_start}
 with weeks as (
@@ -31,6 +32,10 @@ per_week as (
         sum(claimed_personnel)::bigint as claimed_personnel,
         -- area at the end of the week: the last day of it that has a value
         arg_max(occupied_km2, "date") filter (where occupied_km2 is not null) as occupied_km2,
+        arg_max(occupied_snapshot, "date") filter (where occupied_km2 is not null)
+            as occupied_snapshot,
+        arg_max(occupied_km2_alt, "date") filter (where occupied_km2_alt is not null)
+            as occupied_km2_alt,
         max(as_of) as as_of,
     from daily
     group by 1
@@ -54,9 +59,15 @@ measured as (
         per_week.days_with_named_data,
         -- official claims and territory
         per_week.claimed_personnel,
+        -- territory from the maps: last snapshot at or before the end of the week
         per_week.occupied_km2,
         per_week.occupied_km2
             - lag(per_week.occupied_km2) over (order by weeks.week_start) as km2_gained,
+        per_week.occupied_snapshot,
+        -- the Economist's series, for comparison
+        per_week.occupied_km2_alt,
+        per_week.occupied_km2_alt
+            - lag(per_week.occupied_km2_alt) over (order by weeks.week_start) as km2_gained_alt,
         -- recent weeks scaled up for names not yet published, with an 80% interval
         nowcast.nowcast_deaths,
         nowcast.nowcast_deaths_low,

@@ -117,7 +117,9 @@ probate as (
 ),
 
 area_points as (
-    select "date", occupied_km2 from daily where occupied_km2 is not null
+    -- the DeepState maps (occupied_km2) and the Economist's series (occupied_km2_alt)
+    unpivot (select "date", occupied_km2, occupied_km2_alt from daily)
+    on occupied_km2, occupied_km2_alt into name series value km2
 ),
 
 area as (
@@ -126,16 +128,29 @@ area as (
     select
         clipped.period_type,
         clipped.period,
-        (select arg_max(a.occupied_km2, a."date") from area_points as a
-            where a."date" <= clipped.data_through
+        series.series,
+        (select arg_max(a.km2, a."date") from area_points as a
+            where a.series = series.series
+                and a."date" <= clipped.data_through
                 and a."date" >= clipped.period_start) as km2_end,
         coalesce(
-            (select arg_max(a.occupied_km2, a."date") from area_points as a
-                where a."date" < clipped.period_start),
-            (select a.occupied_km2 from area_points as a
-                where a."date" = clipped.period_start)
+            (select arg_max(a.km2, a."date") from area_points as a
+                where a.series = series.series and a."date" < clipped.period_start),
+            (select a.km2 from area_points as a
+                where a.series = series.series and a."date" = clipped.period_start)
         ) as km2_start,
-    from clipped
+    from clipped, (values ('occupied_km2'), ('occupied_km2_alt')) as series(series)
+),
+
+gains as (
+    select
+        period_type,
+        period,
+        any_value(km2_end - km2_start) filter (where series = 'occupied_km2') as km2_gained,
+        any_value(km2_end - km2_start) filter (where series = 'occupied_km2_alt')
+            as km2_gained_alt,
+    from area
+    group by all
 ),
 
 measured as (
@@ -159,8 +174,9 @@ measured as (
         deadliest_week.deadliest_week_start,
         deadliest_week.deadliest_iso_week,
         deadliest_week.deadliest_week_deaths,
-        -- territory
-        area.km2_end - area.km2_start as km2_gained,
+        -- territory: from the DeepState maps; the Economist's series beside it
+        gains.km2_gained,
+        gains.km2_gained_alt,
         -- independent estimate: probate-registry excess deaths (The Economist / Meduza)
         probate.probate_estimate,
         probate.probate_estimate_low,
@@ -173,7 +189,7 @@ measured as (
     left join deadliest_day using (period_type, period)
     left join deadliest_week using (period_type, period)
     left join probate using (period_type, period)
-    left join area using (period_type, period)
+    left join gains using (period_type, period)
 ),
 
 final as (
