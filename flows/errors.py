@@ -25,6 +25,10 @@ class ConfigError(TollError, ValueError):
     """A setting or catalogue entry that toll refuses (e.g. a path leaving its folder)."""
 
 
+class ModelFailed(TollError, ValueError):
+    """A SQL model stopped the build: a data check inside it (DuckDB `error()`) or a bad query."""
+
+
 class SourceUnavailable(TollError):
     def __init__(self, source: str, url: str, reason: str) -> None:
         super().__init__(

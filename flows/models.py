@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 
+from flows.errors import ModelFailed
 from flows.sql_names import quoted
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
@@ -115,7 +116,8 @@ def run_models(
         try:
             con.execute(f"create or replace {kind} {quoted(model.name, 'model')} as {body}")
         except duckdb.Error as exc:
-            raise ValueError(f"SQL model {model.path.name} failed: {exc}") from exc
+            # a check inside the SQL (an implausible map jump, say) is a message for the operator
+            raise ModelFailed(f"SQL model {model.path.name} failed: {exc}") from exc
         if on_model is not None:
             on_model(model)
     return ordered

@@ -43,3 +43,18 @@ def test_region_alias_key_and_iso_macros():
     assert rows[2:4] == ("RU-TY", "UA-43")
     assert str(rows[4]) == "2022-02-21"
     assert rows[5] == 2
+
+
+def test_a_check_inside_a_model_is_a_toll_error_naming_the_model(tmp_path):
+    import pytest
+
+    from flows.errors import TollError
+    from flows.models import run_models
+
+    (tmp_path / "marts").mkdir()
+    (tmp_path / "marts" / "fct_jumpy.sql").write_text(
+        "select case when 2 > 1 then error('snapshot 17 jumps 9000 km2') end as x\n"
+    )
+    con = duckdb.connect()
+    with pytest.raises(TollError, match=r"fct_jumpy\.sql failed: .*snapshot 17 jumps"):
+        run_models(con, discover(tmp_path))
