@@ -207,7 +207,7 @@ def backfill(
             if unmapped := quarantine_unmapped_regions(con, warehouse, run_id):
                 logger.warning("%d unknown region spelling(s) quarantined", unmapped)
             rebuilt = merge_task(con, models, base, first_week, last_week)
-            checks = validate_task(con, settings, run_date)
+            checks = validate_task(con, settings, run_date, run_id)
             failed = blocking(checks)
             if failed:
                 raise GateFailed([c.describe() for c in failed])
