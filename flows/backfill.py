@@ -32,6 +32,7 @@ from flows.gate import blocking
 from flows.models import Model
 from flows.nightly import build_task, fetch_task, publish_task, report_task, validate_task
 from flows.publish import current_snapshot, warehouse_lock
+from flows.quality import run_docs
 from flows.quarantine import new_run_id, record_new_rejects
 from flows.raw_store import entries_in_use
 from flows.recovery import sweep
@@ -236,7 +237,13 @@ def backfill(
             if not any(work.iterdir()):
                 work.rmdir()
     report_task(snapshot)
-    publish_run_artifacts(outcomes, checks, snapshot, title=f"backfill {start}..{end}")
+    publish_run_artifacts(
+        outcomes,
+        checks,
+        snapshot,
+        title=f"backfill {start}..{end}",
+        docs=run_docs(warehouse, run_id),
+    )
     changes_artifact(snapshot)
     logger.info("published %s (weeks %s..%s rebuilt)", snapshot, first_week, last_week)
     result = {"snapshot": str(snapshot), "weeks": [str(first_week), str(last_week)]}

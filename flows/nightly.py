@@ -25,6 +25,7 @@ from flows.ingest.collect import SourceOutcome, ingest_source
 from flows.lineage import git_commit, write_lineage
 from flows.models import Model
 from flows.publish import current_snapshot, publish, warehouse_lock
+from flows.quality import run_docs
 from flows.quarantine import new_run_id, record_new_rejects
 from flows.raw_store import entries_in_use
 from flows.recovery import sweep
@@ -131,7 +132,9 @@ def nightly(
             if not any(work.iterdir()):
                 work.rmdir()
     report_task(snapshot)
-    publish_run_artifacts(outcomes, checks, snapshot, title=f"nightly {run_date}")
+    publish_run_artifacts(
+        outcomes, checks, snapshot, title=f"nightly {run_date}", docs=run_docs(warehouse, run_id)
+    )
     changes_artifact(snapshot)
     logger.info("published %s", snapshot)
     result = {"snapshot": str(snapshot), "new_files": new_files, "unchanged": False}

@@ -23,6 +23,13 @@ from flows.sources import Source
 from flows.sql_names import identifier, quoted
 
 DOCS_DIR = "docs"
+
+
+def run_docs(warehouse: Path, run_id: str) -> Path:
+    """Where the gate of run `run_id` writes its Data Docs index."""
+    return warehouse / DOCS_DIR / run_id / "index.html"
+
+
 SHARE_TABLE = "gate_quarantine_share"
 SHARE_SUITE = "quarantine_share"
 # Tables the drift suite compares with the previous snapshot.
