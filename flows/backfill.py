@@ -32,6 +32,7 @@ from flows.gate import blocking
 from flows.models import Model
 from flows.nightly import build_task, fetch_task, publish_task, report_task, validate_task
 from flows.publish import current_snapshot, warehouse_lock
+from flows.quality import run_docs
 from flows.quarantine import new_run_id, record_new_rejects
 from flows.raw_store import entries_in_use
 from flows.recovery import sweep
@@ -207,7 +208,7 @@ def backfill(
             if unmapped := quarantine_unmapped_regions(con, warehouse, run_id):
                 logger.warning("%d unknown region spelling(s) quarantined", unmapped)
             rebuilt = merge_task(con, models, base, first_week, last_week)
-            checks = validate_task(con, settings, run_date)
+            checks = validate_task(con, settings, run_date, run_id)
             failed = blocking(checks)
             if failed:
                 raise GateFailed([c.describe() for c in failed])
@@ -236,7 +237,13 @@ def backfill(
             if not any(work.iterdir()):
                 work.rmdir()
     report_task(snapshot)
-    publish_run_artifacts(outcomes, checks, snapshot, title=f"backfill {start}..{end}")
+    publish_run_artifacts(
+        outcomes,
+        checks,
+        snapshot,
+        title=f"backfill {start}..{end}",
+        docs=run_docs(warehouse, run_id),
+    )
     changes_artifact(snapshot)
     logger.info("published %s (weeks %s..%s rebuilt)", snapshot, first_week, last_week)
     result = {"snapshot": str(snapshot), "weeks": [str(first_week), str(last_week)]}

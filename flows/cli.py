@@ -265,6 +265,49 @@ def rollback(
 
 
 @app.command()
+def validate(
+    snapshot: Annotated[
+        str | None, typer.Argument(help="Snapshot id (default: the current one).")
+    ] = None,
+    warehouse: Warehouse = None,
+    docs: Annotated[bool, typer.Option(help="Write GX Data Docs for this validation.")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")] = False,
+) -> None:
+    """Run every suite in expectations/ against a published snapshot; exit 1 on an error."""
+    from datetime import UTC
+
+    from flows.gate import blocking
+    from flows.publish import SNAPSHOTS, current_snapshot
+    from flows.quality import validate_snapshot
+
+    settings = load_settings(warehouse=warehouse)
+    target = settings.warehouse / SNAPSHOTS / snapshot if snapshot else None
+    target = target or current_snapshot(settings.warehouse)
+    if target is None or not target.is_dir():
+        raise TollError(f"no published snapshot {snapshot or ''} in {settings.warehouse}".strip())
+    started = time.monotonic()
+    outcome = validate_snapshot(settings, target, datetime.now(UTC).date(), docs=docs)
+    checks = outcome.gate.checks
+    failed = [c for c in checks if not c.success]
+    if as_json:
+        console.print_json(json.dumps([c.__dict__ for c in checks], default=str))
+    else:
+        for check in failed:
+            colour = "red" if check.severity == "error" else "yellow"
+            console.print(f"[{colour}]{check.severity}[/{colour}] {check.describe()}")
+        console.print(
+            f"snapshot {target.name}: {len(checks)} expectations, "
+            f"{len(blocking(checks))} failed errors, "
+            f"{sum(c.severity == 'warning' for c in failed)} warnings "
+            f"in {time.monotonic() - started:.1f} s"
+        )
+        if outcome.docs:
+            console.print(f"Data Docs: {outcome.docs}")
+    if blocking(checks):
+        raise typer.Exit(1)
+
+
+@app.command()
 def explain(
     table: Annotated[str, typer.Argument(help="Published table, e.g. fct_weekly_losses.")],
     key: Annotated[

@@ -55,6 +55,25 @@ class Settings(BaseSettings):
 
     # Records whose region cannot be mapped: above this share the gate fails.
     max_unmapped_region_share: float = Field(0.05, ge=0, le=1)
+    # Quality-gate thresholds (expectations/ reads them as parameters; see flows/gate.py).
+    # Rows quarantined per source (parse rejects + failed row checks): above this share, error.
+    max_quarantine_share: float = Field(0.01, ge=0, le=1)
+    # ... and only from this many rows on (in a small source one bad row is a large share).
+    quarantine_error_min_rows: int = Field(3, ge=1)
+    # Row counts and key totals against the previous published snapshot: outside, error.
+    snapshot_min_ratio: float = Field(0.9, ge=0)
+    snapshot_max_ratio: float = Field(2.0, ge=1)
+    # A new Mediazona vintage may lower a past week by at most this share plus this many names.
+    vintage_max_week_drop_share: float = Field(0.02, ge=0, le=1)
+    vintage_max_week_drop_abs: int = Field(20, ge=0)
+    # Plausible daily claimed personnel (the largest real one is 3,160 on 2022-03-03).
+    max_claimed_daily: int = Field(5_000, ge=0)
+    # Day-to-day change of occupied area (the war's first days moved it by up to 38,305 km2).
+    max_occupied_daily_change_km2: float = Field(40_000, ge=0)
+    # Named deaths in a year above official claims times this factor: warning.
+    named_to_claims_max_factor: float = Field(1.0, gt=0)
+    # Relative disagreement per year between two series of the same quantity: warning.
+    cross_source_tolerance: float = Field(0.1, ge=0)
 
     # Territory (DeepState maps), see flows/ingest/deepstate.py and the README:
     # a change of occupied area above this per week between snapshots stops the build;

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import deployment, flow_run
 from prefect.states import Completed
@@ -20,11 +20,12 @@ from flows.crash_points import crash_point
 from flows.errors import GateFailed
 from flows.fingerprint import KEY as INPUTS_KEY
 from flows.fingerprint import inputs_fingerprint, unchanged_snapshot
-from flows.gate import Check, blocking, run_gate
+from flows.gate import Check, blocking
 from flows.ingest.collect import SourceOutcome, ingest_source
 from flows.lineage import git_commit, write_lineage
 from flows.models import Model
 from flows.publish import current_snapshot, publish, warehouse_lock
+from flows.quality import run_docs
 from flows.quarantine import new_run_id, record_new_rejects
 from flows.raw_store import entries_in_use
 from flows.recovery import sweep
@@ -111,7 +112,7 @@ def nightly(
             models = build_task(con, settings, catalogue)
             if unmapped := quarantine_unmapped_regions(con, warehouse, run_id):
                 logger.warning("%d unknown region spelling(s) quarantined", unmapped)
-            checks = validate_task(con, settings, run_date)
+            checks = validate_task(con, settings, run_date, run_id)
             failed = blocking(checks)
             if failed:
                 raise GateFailed([c.describe() for c in failed])
@@ -131,7 +132,9 @@ def nightly(
             if not any(work.iterdir()):
                 work.rmdir()
     report_task(snapshot)
-    publish_run_artifacts(outcomes, checks, snapshot, title=f"nightly {run_date}")
+    publish_run_artifacts(
+        outcomes, checks, snapshot, title=f"nightly {run_date}", docs=run_docs(warehouse, run_id)
+    )
     changes_artifact(snapshot)
     logger.info("published %s", snapshot)
     result = {"snapshot": str(snapshot), "new_files": new_files, "unchanged": False}
@@ -152,22 +155,39 @@ def build_task(con, settings: Settings, catalogue: dict[str, Source]) -> list[Mo
 
 
 @task(name="validate", cache_policy=NO_CACHE)
-def validate_task(con, settings: Settings, run_date: date) -> list[Check]:
+def validate_task(
+    con, settings: Settings, run_date: date, run_id: str | None = None
+) -> list[Check]:
+    """Every suite in expectations/ (see flows/quality.py); failing rows go to quarantine."""
+    from flows.quality import run_quality_gate
+
     logger = get_run_logger()
     crash_point("validation")
-    codes = [row[0] for row in con.execute("select region_code from dim_region").fetchall()]
-    checks = run_gate(
+    run_id = run_id or new_run_id()
+    outcome = run_quality_gate(
         con,
-        {
-            "run_date": run_date,
-            "region_codes": codes,
-            "mapped_region_share": 1 - settings.max_unmapped_region_share,
-        },
+        settings,
+        load_catalogue(settings.catalogue),
+        run_date,
+        run_id,
+        current_snapshot(settings.warehouse),
     )
+    checks = outcome.gate.checks
     for check in checks:
         if not check.success:
             log = logger.error if check.severity == "error" else logger.warning
             log("%s: %s", check.severity, check.describe())
+    if outcome.quarantined:
+        logger.warning(
+            "%d row(s) quarantined: see `toll quarantine %s`", outcome.quarantined, run_id
+        )
+    if outcome.docs is not None:
+        create_link_artifact(
+            link=outcome.docs.as_uri(),
+            link_text="GX Data Docs of this run's gate",
+            key="toll-gate-docs",
+            description=f"Data Docs: {outcome.docs}",
+        )
     logger.info("%d expectations, %d failed", len(checks), sum(not c.success for c in checks))
     return checks
 

@@ -84,8 +84,10 @@ def expectation_rows(checks: list[Check]) -> list[dict]:
     ]
 
 
-def docs_link(snapshot: Path) -> tuple[str, str]:
+def docs_link(snapshot: Path, docs: Path | None = None) -> tuple[str, str]:
     """The run's Data Docs when the gate wrote them, else the snapshot's HTML report."""
+    if docs is not None and docs.is_file():
+        return docs.as_uri(), "GX Data Docs of this run"
     for candidate in sorted(snapshot.rglob("index.html")):
         if any("docs" in part for part in candidate.relative_to(snapshot).parts[:-1]):
             return candidate.as_uri(), "GX Data Docs of this run"
@@ -96,7 +98,11 @@ def docs_link(snapshot: Path) -> tuple[str, str]:
 
 
 def publish_run_artifacts(
-    outcomes: list[SourceOutcome], checks: list[Check], snapshot: Path, title: str
+    outcomes: list[SourceOutcome],
+    checks: list[Check],
+    snapshot: Path,
+    title: str,
+    docs: Path | None = None,
 ) -> None:
     create_markdown_artifact(
         markdown=summary_markdown(title, outcomes, checks, snapshot),
@@ -106,7 +112,7 @@ def publish_run_artifacts(
     create_table_artifact(
         table=expectation_rows(checks), key=EXPECTATIONS_KEY, description="expectation results"
     )
-    link, text = docs_link(snapshot)
+    link, text = docs_link(snapshot, docs)
     create_link_artifact(link=link, link_text=text, key=DOCS_KEY, description=text)
 
 

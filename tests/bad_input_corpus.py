@@ -43,6 +43,8 @@ class Case:
     # fragments of the error message, or of the quarantined row's reason and value
     expect: tuple[str, ...] = ()
     row: int | None = None  # the record the quarantine entry must point at
+    # "table.column" an accepted case may change (a repaired map adds a polygon, not area)
+    may_change: tuple[str, ...] = ()
 
 
 # --- editing helpers: parse the sample file, change it, write it back in the same format ---
@@ -130,6 +132,35 @@ def _cut_mid_line(content: bytes) -> bytes:
 def _edit_map(edit: Callable[[bytes], bytes]):
     """The staged maps are gzip of the upstream file: edit the GeoJSON inside."""
     return lambda content: gzip.compress(edit(gzip.decompress(content)), mtime=0)
+
+
+OCCUPIED_LABEL = "Окуповано /// Occupied /// geoJSON.status.occupied"
+
+
+def _on_occupied(change: Callable[[list[dict]], None]):
+    def edit(text: bytes) -> bytes:
+        document = json.loads(text)
+        change(document["features"])
+        return json.dumps(document, ensure_ascii=False).encode()
+
+    return edit
+
+
+def _empty_occupied(features: list[dict]) -> None:
+    first = next(f for f in features if f["properties"].get("name", "").strip() == OCCUPIED_LABEL)
+    first["geometry"] = {"type": "GeometryCollection", "geometries": []}
+
+
+def _bow_tie_in_crimea(features: list[dict]) -> None:
+    # a self-intersecting ring well inside land already occupied: repaired, area unchanged
+    ring = [[34.0, 45.0], [34.05, 45.05], [34.05, 45.0], [34.0, 45.05], [34.0, 45.0]]
+    features.append(
+        {
+            "type": "Feature",
+            "properties": {"name": OCCUPIED_LABEL},
+            "geometry": {"type": "Polygon", "coordinates": [ring]},
+        }
+    )
 
 
 def _relabel(text: bytes) -> bytes:
@@ -244,6 +275,16 @@ CASES: list[Case] = [
          _edit_map(lambda c: c[: len(c) // 2]),
          "error", "parse", ("source 'territory'", "1754251105.geojson", "JSON",
                             "a GeoJSON FeatureCollection")),
+    Case("empty geometry collection", "territory", MAP,
+         "an Occupied feature whose geometry is an empty GeometryCollection",
+         _edit_map(_on_occupied(_empty_occupied)),
+         "error", "parse", ("source 'territory'", "1754251105.geojson", "empty geometry",
+                            "polygon coordinates")),
+    Case("self-intersecting geometry", "territory", MAP,
+         "a bow-tie (self-intersecting) Occupied polygon inside Crimea",
+         _edit_map(_on_occupied(_bow_tie_in_crimea)),
+         "accepted", "-",
+         may_change=("fct_territory_snapshots.polygons", "fct_territory_snapshots.file_sha256")),
 ]  # fmt: skip
 
 CASES_BY_NAME = {case.name: case for case in CASES}

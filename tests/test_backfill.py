@@ -5,6 +5,7 @@ import hashlib
 import json
 import shutil
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -146,6 +147,9 @@ def test_backfill_rebuilds_only_the_range_and_twice_gives_identical_tables(demo_
     table = artifacts[EXPECTATIONS_KEY].data
     table = json.loads(table) if isinstance(table, str) else table
     assert table and {"suite", "expectation", "result"} <= set(table[0])
+    docs = artifacts[DOCS_KEY].data  # markdown: [text](file:///.../docs/<run>/index.html)
+    assert docs.startswith("[GX Data Docs of this run](file://")
+    assert Path(docs.split("(file://", 1)[1].rstrip(")")).is_file()
 
     # the same backfill again: a new snapshot with byte-identical tables
     again = backfill(date(2022, 6, 1), date(2022, 6, 30), settings, return_state=True)

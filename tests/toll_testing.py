@@ -14,7 +14,9 @@ from pathlib import Path
 import duckdb
 
 from flows import gate
+from flows.config import load_settings
 from flows.publish import METADATA, current_snapshot, list_snapshots
+from flows.quality import gate_parameters
 from flows.recovery import leftovers
 
 REPO = Path(__file__).resolve().parents[1]
@@ -56,16 +58,8 @@ def snapshot_problems(snapshot: Path, rerun_gate: bool = True) -> list[str]:
         if not rerun_gate:
             return problems
         suites = {n: s for n, s in gate.load_suites().items() if n in meta["tables"]}
-        codes = [r[0] for r in con.execute("select region_code from dim_region").fetchall()]
-        checks = gate.run_gate(
-            con,
-            {
-                "run_date": datetime.now(UTC).date(),
-                "region_codes": codes,
-                "mapped_region_share": 0.95,
-            },
-            suites,
-        )
+        parameters = gate_parameters(load_settings(), datetime.now(UTC).date())
+        checks = gate.run_gate(con, parameters, suites)
         problems += [c.describe() for c in gate.blocking(checks)]
     finally:
         con.close()

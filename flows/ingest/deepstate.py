@@ -176,11 +176,21 @@ def measure_snapshot(source: str, file: str, content: bytes) -> dict:
         if layer is None:
             continue
         try:
-            layers.setdefault(layer, []).append(_shape(geom))
+            shape = _shape(geom)
         except (TypeError, ValueError, IndexError, AttributeError) as exc:
             raise SourceFormatError(
                 source, file, f"feature {position} ({name!r}): {exc}", "polygon coordinates"
             ) from None
+        # an emptied polygon would silently shrink the area; self-intersections are repaired
+        # (geometry.clean) because the published maps have them
+        if shape.is_empty:
+            raise SourceFormatError(
+                source,
+                file,
+                f"feature {position} ({name!r}): empty geometry",
+                "polygon coordinates",
+            )
+        layers.setdefault(layer, []).append(shape)
 
     if named:
         map_format = FULL_LAYER

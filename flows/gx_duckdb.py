@@ -1,0 +1,36 @@
+"""Great Expectations' SQL backend on the run's own DuckDB connection (checks pushed down to SQL).
+
+GX has no DuckDB dialect of its own and, out of the box, closes its SQLAlchemy connection before
+fetching, which makes DuckDB 2 drop the pending result (every metric fails with `list index out
+of range`). Holding one connection open for the whole validation fixes that; every SQLAlchemy
+connection is a cursor of the connection the models were built on, so views and tables are
+visible without copying anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import duckdb
+
+
+def add_duckdb_datasource(context, con: duckdb.DuckDBPyConnection, name: str = "toll"):
+    """A GX SQL datasource over `con`; returns it with the SQLAlchemy connection it holds open."""
+    from duckdb_engine import ConnectionWrapper
+    from sqlalchemy.pool import StaticPool
+
+    datasource = context.data_sources.add_sql(
+        name,
+        connection_string="duckdb:///:memory:",  # selects the dialect; `creator` gives the data
+        kwargs={"creator": lambda: ConnectionWrapper(con.cursor()), "poolclass": StaticPool},
+    )
+    engine = datasource.get_execution_engine()
+    held = engine.engine.connect()
+
+    @contextmanager
+    def one_connection() -> Iterator:
+        yield held
+
+    engine.get_connection = one_connection
+    return datasource, held
