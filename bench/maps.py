@@ -1,8 +1,8 @@
 """Synthetic daily full-layer DeepState maps: one snapshot per day since the invasion.
 
-Each day reuses a real full-layer snapshot (in turn), so polygon complexity is real; a label on
-its first feature names the synthetic day, which makes every file's bytes (and sha256) unique
-and keeps the parser from recognising a file it has already seen. File names follow upstream:
+Each day reuses a real full-layer snapshot (in date order), so polygon complexity is real; a
+label on its first feature names the synthetic day, which makes every file's bytes (and sha256)
+unique and keeps the parser from recognising a file it has already seen. File names follow upstream:
 `<unix_ts>.geojson.gz`, the instant 20:00 UTC of the day.
 """
 
@@ -18,6 +18,8 @@ FIRST_DAY = date(2022, 2, 24)
 REAL_FOLDER = "deepstate/deepstatemaps_history_weekly"
 FOLDER = "deepstate/bench_daily"
 SOURCE = "territory"
+# days the real snapshots are spread over (about 1,700 days since the invasion)
+SPAN_DAYS = 1_700
 
 
 def real_snapshots(real_dir: Path) -> list[Path]:
@@ -38,7 +40,9 @@ def write_daily_maps(real_dir: Path, out: Path, days: int, first: int = 0) -> li
     made = []
     for index in range(first, first + days):
         day = FIRST_DAY + timedelta(days=index)
-        template = templates[index % len(templates)]
+        # the real weekly maps in date order, each for a run of days: neighbouring days differ
+        # as little as real neighbouring weeks (the pipeline rejects implausible jumps)
+        template = templates[min(len(templates) - 1, index * len(templates) // SPAN_DAYS)]
         if template not in decoded:
             decoded[template] = orjson.loads(gzip.decompress(template.read_bytes()))
         document = decoded[template]
