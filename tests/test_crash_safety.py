@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import shutil
 import signal
-from datetime import date, timedelta
 
 import pytest
 from toll_testing import (
@@ -16,6 +13,7 @@ from toll_testing import (
     published_ids,
     run_cli,
     snapshot_problems,
+    with_one_more_claims_report,
 )
 
 from flows.config import load_settings
@@ -25,26 +23,6 @@ from flows.publish import current_snapshot
 from flows.raw_store import read_manifest
 
 pytestmark = pytest.mark.slow
-
-CLAIMS = "ua_general_staff/russia_losses_personnel.json"
-
-
-def _with_one_more_report(sources, target):
-    """A copy of the sources where the official claims gained a day: the run has work to do."""
-    shutil.copytree(sources, target)
-    path = target / CLAIMS
-    reports = json.loads(path.read_text())
-    last = reports[-1]
-    reports.append(
-        {
-            **last,
-            "date": (date.fromisoformat(last["date"]) + timedelta(1)).isoformat(),
-            "day": last["day"] + 1,
-            "personnel": last["personnel"] + 500,
-        }
-    )
-    path.write_text(json.dumps(reports))
-    return target
 
 
 def test_baseline_snapshot_passes_the_gate(demo_baseline):
@@ -58,7 +36,7 @@ def test_kill_at_each_stage_keeps_current_snapshot_and_next_run_recovers(
 ):
     sources, baseline = demo_baseline
     warehouse = copy_warehouse(baseline, tmp_path / "warehouse")
-    changed = _with_one_more_report(sources, tmp_path / "sources")
+    changed = with_one_more_claims_report(sources, tmp_path / "sources")
     before = fingerprint(warehouse)
     published_before = published_ids(warehouse)
     manifest_before = read_manifest(warehouse)

@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import socket
-from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from fault_server import FaultServer, Reply, ok, redirect, slow, status, truncated
-from toll_testing import assert_intact, copy_warehouse, fingerprint, published_ids, run_cli
+from toll_testing import (
+    assert_intact,
+    copy_warehouse,
+    fingerprint,
+    published_ids,
+    run_cli,
+    with_one_more_claims_report,
+)
 
 from flows.config import load_settings
 from flows.errors import ChecksumMismatch, SourceUnavailable, TollError
@@ -147,23 +152,6 @@ def test_refused_connection_is_retried_then_named() -> None:
 CLAIMS = "ua_general_staff/russia_losses_personnel.json"
 
 
-def _with_one_more_report(sources: Path, target: Path) -> Path:
-    shutil.copytree(sources, target)
-    path = target / CLAIMS
-    reports = json.loads(path.read_text())
-    last = reports[-1]
-    reports.append(
-        {
-            **last,
-            "date": (date.fromisoformat(last["date"]) + timedelta(1)).isoformat(),
-            "day": last["day"] + 1,
-            "personnel": last["personnel"] + 500,
-        }
-    )
-    path.write_text(json.dumps(reports))
-    return target
-
-
 def _served_catalogue(server: FaultServer, path: Path, pins: dict[str, str]) -> Path:
     """The built-in catalogue with every file read from `server`; sha256 only where pinned."""
     lines = []
@@ -205,7 +193,7 @@ def served(demo_baseline, tmp_path):
     """A copy of the baseline warehouse and a server holding sources where claims changed."""
     sources, baseline = demo_baseline
     warehouse = copy_warehouse(baseline, tmp_path / "warehouse")
-    changed = _with_one_more_report(sources, tmp_path / "sources")
+    changed = with_one_more_claims_report(sources, tmp_path / "sources")
     with FaultServer(root=changed) as server:
         yield server, changed, warehouse
 

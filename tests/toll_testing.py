@@ -8,7 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -115,3 +115,24 @@ __all__ = [
     "run_cli",
     "snapshot_problems",
 ]
+
+
+CLAIMS_FILE = "ua_general_staff/russia_losses_personnel.json"
+
+
+def with_one_more_claims_report(sources: Path, target: Path) -> Path:
+    """A copy of the sources where the official claims gained a day: the run has work to do."""
+    shutil.copytree(sources, target)
+    path = target / CLAIMS_FILE
+    reports = json.loads(path.read_text())
+    last = reports[-1]
+    reports.append(
+        {
+            **last,
+            "date": (date.fromisoformat(last["date"]) + timedelta(1)).isoformat(),
+            "day": last["day"] + 1,
+            "personnel": last["personnel"] + 500,
+        }
+    )
+    path.write_text(json.dumps(reports))
+    return target
