@@ -87,12 +87,19 @@ def week_bounds(start: date, end: date) -> tuple[date, date]:
     return start - timedelta(days=start.weekday()), end - timedelta(days=end.weekday())
 
 
-def range_inputs(catalogue: dict[str, Source], start: date, end: date) -> dict[str, Source]:
+def range_inputs(
+    catalogue: dict[str, Source], start: date, end: date, upstream: bool = False
+) -> dict[str, Source]:
     """The files a backfill fetches: vintages published in the range, and every file that has
-    no vintage date (those cover all dates, so they cover the range too)."""
+    no vintage date (those cover all dates, so they cover the range too). On upstream runs,
+    also the dated daily files (the maps) of every day in the range."""
     chosen = {}
+    days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
     for name, source in catalogue.items():
         files = tuple(f for f in source.files if f.as_of is None or start <= f.as_of <= end)
+        if upstream:
+            declared = {f.local for f in files}
+            files += tuple(f for f in source.daily_files(days) if f.local not in declared)
         if files:
             chosen[name] = replace(source, files=files)
     return chosen
@@ -193,7 +200,9 @@ def backfill(
         fetched_at = datetime.now(UTC)
         outcomes = [
             fetch_task(settings, source, fetched_at)
-            for source in range_inputs(catalogue, start, end).values()
+            for source in range_inputs(
+                catalogue, start, end, upstream=settings.source_dir is None
+            ).values()
         ]
         run_id = new_run_id(fetched_at)
         if quarantined := record_new_rejects(warehouse, run_id, outcomes):

@@ -4,7 +4,7 @@ writer at a time, readable run names and tags, artifacts in the run."""
 import hashlib
 import json
 import shutil
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -56,6 +56,12 @@ def test_range_weeks_and_inputs():
     # the file without a vintage date (Mediazona's latest) covers every date, the range's too
     assert any(f.as_of is None for f in chosen["mediazona_daily"].files)
     assert "official_claims" in chosen
+    # from local copies only the declared files; upstream, also each day's map of the range
+    assert not any(f.optional for f in chosen["territory"].files)
+    upstream = range_inputs(load_catalogue(), date(2024, 1, 1), date(2024, 2, 10), upstream=True)
+    daily = [f for f in upstream["territory"].files if f.optional]
+    assert [f.as_of for f in daily] == [date(2024, 1, 1) + timedelta(n) for n in range(41)]
+    assert daily[0].url.endswith("/deepstatemap_data_20240101.geojson")
 
 
 def test_cli_refuses_a_bad_range_before_any_work(tmp_path):
