@@ -34,13 +34,14 @@ from flows.nightly import build_task, fetch_task, publish_task, report_task, val
 from flows.publish import current_snapshot, warehouse_lock
 from flows.quality import run_docs
 from flows.quarantine import new_run_id, record_new_rejects
-from flows.raw_store import entries_in_use
+from flows.raw_store import sources_in_use
 from flows.recovery import sweep
 from flows.region_check import quarantine_unmapped_regions
 from flows.run_artifacts import completion_message, publish_run_artifacts
 from flows.snapshots import prune
 from flows.sources import Source, load_catalogue
 from flows.sql_names import quoted
+from flows.warehouse import connect
 
 WAR_START = date(2022, 2, 24)
 # The partition of a row is the ISO week of this column; tables keyed by `week_start` or `date`
@@ -210,8 +211,7 @@ def backfill(
         work = warehouse / "work"
         work.mkdir(parents=True, exist_ok=True)
         database = work / f"build-{fetched_at.strftime('%Y%m%dT%H%M%S%fZ')}.duckdb"
-        con = duckdb.connect(str(database))
-        con.execute("set enable_progress_bar = false")
+        con = connect(database)
         try:
             models = build_task(con, settings, catalogue)
             if unmapped := quarantine_unmapped_regions(con, warehouse, run_id):
@@ -221,13 +221,7 @@ def backfill(
             failed = blocking(checks)
             if failed:
                 raise GateFailed([c.describe() for c in failed])
-            sources = {
-                s.name: [
-                    {"file": e.file, "sha256": e.sha256, "as_of": e.as_of, "url": e.url}
-                    for e in entries_in_use(warehouse, s, settings.as_of)
-                ]
-                for s in catalogue.values()
-            }
+            sources = sources_in_use(warehouse, catalogue, settings.as_of)
             extra = {
                 "backfill": {
                     "start": start.isoformat(),

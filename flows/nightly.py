@@ -27,7 +27,7 @@ from flows.models import Model
 from flows.publish import current_snapshot, publish, warehouse_lock
 from flows.quality import run_docs
 from flows.quarantine import new_run_id, record_new_rejects
-from flows.raw_store import entries_in_use
+from flows.raw_store import sources_in_use
 from flows.recovery import sweep
 from flows.region_check import quarantine_unmapped_regions
 from flows.run_artifacts import completion_message, publish_run_artifacts
@@ -116,13 +116,7 @@ def nightly(
             failed = blocking(checks)
             if failed:
                 raise GateFailed([c.describe() for c in failed])
-            sources = {
-                s.name: [
-                    {"file": e.file, "sha256": e.sha256, "as_of": e.as_of, "url": e.url}
-                    for e in entries_in_use(warehouse, s, settings.as_of)
-                ]
-                for s in catalogue.values()
-            }
+            sources = sources_in_use(warehouse, catalogue, settings.as_of)
             snapshot = publish_task(con, settings, models, checks, sources, fingerprint)
             for name in prune(warehouse, settings.keep_snapshots):
                 logger.info("deleted snapshot %s (keep_snapshots)", name)

@@ -156,3 +156,16 @@ def entries_in_use(
         if kept is None or cutoff is None or entry.as_of <= cutoff:
             chosen[entry.file] = entry
     return sorted(chosen.values(), key=lambda e: (e.as_of, e.file))
+
+
+def sources_in_use(
+    warehouse: Path, catalogue: dict[str, Source], as_of: date | None = None
+) -> dict[str, list[dict]]:
+    """Per source, the raw files a build reads (file, sha256, as_of, url): snapshot metadata."""
+    return {
+        s.name: [
+            {"file": e.file, "sha256": e.sha256, "as_of": e.as_of, "url": e.url}
+            for e in entries_in_use(warehouse, s, as_of)
+        ]
+        for s in catalogue.values()
+    }
