@@ -64,12 +64,29 @@ def write_parquet_atomic(frame: pl.DataFrame, path: Path) -> None:
     os.replace(tmp, path)
 
 
+# Parsed manifest entries by path, with the (inode, mtime, size) they were read at. A run reads
+# the manifest many times (fetch, build, gate, lineage, publish) and with daily maps it holds
+# thousands of entries: each is parsed once; a rewritten or edited entry is read again.
+_PARSED: dict[str, tuple[tuple[int, int, int], ManifestEntry]] = {}
+
+
 def read_manifest(warehouse: Path) -> list[ManifestEntry]:
     """Every stored raw file, oldest fetch first."""
     folder = warehouse / MANIFEST_DIR
     if not folder.is_dir():
         return []
-    entries = [_entry(p) for p in sorted(folder.glob("*.json"))]
+    entries = []
+    with os.scandir(folder) as found:
+        for item in found:
+            if not item.name.endswith(".json"):
+                continue
+            stat = item.stat()
+            key = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+            cached = _PARSED.get(item.path)
+            if cached is None or cached[0] != key:
+                cached = (key, _entry(Path(item.path)))
+                _PARSED[item.path] = cached
+            entries.append(cached[1])
     return sorted(entries, key=lambda e: (e.fetched_at, e.source, e.file))
 
 

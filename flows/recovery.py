@@ -23,6 +23,7 @@ def leftovers(warehouse: Path) -> list[Path]:
     found += sorted(warehouse.glob(f".{CURRENT}.tmp-*"))
     # write_atomic's sibling names: `.<file>.tmp-<pid>`
     found += sorted((warehouse / "raw").rglob(".*.tmp-*"))
+    found += sorted((warehouse / "cache").rglob(".*.tmp-*"))
     return found
 
 

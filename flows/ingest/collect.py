@@ -10,9 +10,10 @@ import httpx
 from flows.config import Settings
 from flows.errors import SourceUnavailable
 from flows.ingest.fetch import fetch_bytes
+from flows.ingest.local_files import LocalStats, local_stat
 from flows.ingest.parallel import parse_many
 from flows.ingest.parsing import check_rejected_share
-from flows.raw_store import ManifestEntry, entries_in_use, read_manifest, store
+from flows.raw_store import ManifestEntry, read_manifest, store
 from flows.sources import Source, SourceFile
 
 
@@ -41,7 +42,11 @@ def ingest_source(settings: Settings, source: Source, fetched_at: datetime) -> S
     """Fetch each declared file; a content already stored is neither stored nor parsed again."""
     warehouse = settings.warehouse
     outcome = SourceOutcome(source.name)
-    stored = {e.sha256: e for e in read_manifest(warehouse) if e.source == source.name}
+    # the manifest is read once here: once per file made a run over thousands of maps quadratic
+    manifest = [e for e in read_manifest(warehouse) if e.source == source.name]  # oldest first
+    stored = {e.sha256: e for e in manifest}
+    newest = {e.file: e for e in manifest}  # each file's newest content
+    local_copies = LocalStats(warehouse, source.name)
     pending: list[tuple[SourceFile, str, bytes, str]] = []
     pending_sha256: dict[str, str] = {}
     for spec in _files_to_fetch(settings, source, fetched_at.date()):
@@ -51,6 +56,13 @@ def ingest_source(settings: Settings, source: Source, fetched_at: datetime) -> S
             # A pinned file cannot change: no need to fetch it again.
             outcome.files.append(FileOutcome(spec.local, url, "unchanged", pinned))
             continue
+        stat = local_stat(url)
+        if (sha256 := local_copies.sha256(url, stat)) and pinned in (None, sha256):
+            # a local copy untouched since it was read: stored already, it is not read again
+            previous = _same_content(source, spec.local, sha256, stored, newest)
+            if previous is not None:
+                outcome.files.append(_unchanged(spec.local, url, sha256, previous))
+                continue
         try:
             content, sha256 = fetch_bytes(
                 source.name,
@@ -65,14 +77,14 @@ def ingest_source(settings: Settings, source: Source, fetched_at: datetime) -> S
             if spec.optional and _not_found(exc):
                 continue  # today's dated file is not published yet
             raise
-        previous = _same_content(source, spec.local, sha256, stored, warehouse)
+        local_copies.remember(url, stat, sha256)
+        previous = _same_content(source, spec.local, sha256, stored, newest)
         if previous is None and source.keep_all_vintages and sha256 in pending_sha256:
             detail = f"same content as {pending_sha256[sha256]}"
             outcome.files.append(FileOutcome(spec.local, url, "unchanged", sha256, detail=detail))
             continue
         if previous is not None:
-            detail = "" if previous.file == spec.local else f"same content as {previous.file}"
-            outcome.files.append(FileOutcome(spec.local, url, "unchanged", sha256, detail=detail))
+            outcome.files.append(_unchanged(spec.local, url, sha256, previous))
             continue
         pending.append((spec, url, content, sha256))
         pending_sha256[sha256] = spec.local
@@ -88,7 +100,13 @@ def ingest_source(settings: Settings, source: Source, fetched_at: datetime) -> S
         entry = store(warehouse, spec, url, content, sha256, parsed, fetched_at)
         item = next(new_outcomes)
         item.rows, item.rejected = entry.rows, entry.rejected
+    local_copies.save()
     return outcome
+
+
+def _unchanged(local: str, url: str, sha256: str, previous: ManifestEntry) -> FileOutcome:
+    detail = "" if previous.file == local else f"same content as {previous.file}"
+    return FileOutcome(local, url, "unchanged", sha256, detail=detail)
 
 
 def _files_to_fetch(settings: Settings, source: Source, today: date) -> list[SourceFile]:
@@ -108,10 +126,14 @@ def _not_found(exc: SourceUnavailable) -> bool:
 
 
 def _same_content(
-    source: Source, local: str, sha256: str, stored: dict[str, ManifestEntry], warehouse
+    source: Source,
+    local: str,
+    sha256: str,
+    stored: dict[str, ManifestEntry],
+    newest: dict[str, ManifestEntry],
 ) -> ManifestEntry | None:
     if source.keep_all_vintages:
         return stored.get(sha256)
     # For a moving file only its newest content counts: A -> B -> A is a change back to A.
-    current = {e.file: e for e in entries_in_use(warehouse, source)}.get(local)
+    current = newest.get(local)
     return current if current is not None and current.sha256 == sha256 else None

@@ -52,6 +52,12 @@ def _reason(exc: httpx.HTTPError, timeout: float) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def local_path(url: str) -> Path | None:
+    """The file a file:// URL names; None for other schemes."""
+    parsed = urlparse(url)
+    return Path(unquote(parsed.path)) if parsed.scheme == "file" else None
+
+
 def _read_local(source: str, url: str) -> bytes:
     path = Path(unquote(urlparse(url).path))
     try:
