@@ -1,10 +1,12 @@
--- grain: one row per cut-off (a Mediazona vintage date) x lag in whole weeks (0-25)
+-- grain: one row per cut-off (int_nowcast_cutoffs) x lag in whole weeks (0-25)
 -- Second stage of the nowcast, learnt from past back-test outcomes known AT the cut-off (so the
 -- back-test stays out of sample): every earlier cut-off's chain-ladder nowcast of a week, against
 -- what the newest vintage known at the cut-off (at least 26 weeks later) says of that week. Per
 -- lag (pooling lags within 2 weeks), the median of known / nowcast is the correction factor and
 -- its 10th and 90th percentiles give the 80% interval. Until 26 weeks of outcomes exist (cut-offs
--- before mid-2024) there is nothing to learn from and no nowcast.
+-- before mid-2024) there is nothing to learn from and no nowcast. Only the outcomes of the two
+-- years before that count (the real vintages span less, so all of theirs do): with years of
+-- daily vintages, all of them would make this work grow with the square of the cut-offs.
 with chain_ladder as (
     select * from int_nowcast_chain_ladder
 ),
@@ -14,7 +16,7 @@ counts as (
 ),
 
 cutoffs as (
-    select distinct vintage as cutoff from counts
+    select * from int_nowcast_cutoffs
 ),
 
 outcomes as (
@@ -24,9 +26,10 @@ outcomes as (
         chain_ladder.lag_weeks,
         known.named / chain_ladder.chain_ladder_deaths as known_over_nowcast,
     from cutoffs
-    inner join chain_ladder on cutoffs.cutoff - chain_ladder.cutoff >= 26 * 7
-    inner join counts as known
-        on known.vintage = cutoffs.cutoff and known.week_start = chain_ladder.week_start
+    inner join counts as known on known.vintage = cutoffs.cutoff
+    inner join chain_ladder
+        on chain_ladder.week_start = known.week_start
+        and chain_ladder.cutoff between cutoffs.cutoff - (26 + 104) * 7 and cutoffs.cutoff - 26 * 7
     where chain_ladder.chain_ladder_deaths > 0
 ),
 

@@ -1,4 +1,4 @@
--- grain: one row per cut-off (a Mediazona vintage date) x recent ISO week of death
+-- grain: one row per cut-off (int_nowcast_cutoffs) x recent ISO week of death
 -- First stage of the nowcast: names published by the cut-off / share published at its lag
 -- (int_reporting_lag, learnt from the vintages known at the cut-off). On its own it runs low:
 -- names keep arriving for years, faster than past lags suggest; int_nowcast_weekly corrects it.
