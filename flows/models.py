@@ -104,7 +104,7 @@ def run_models(
         missing = {d for d in model.depends_on if d not in models and d.startswith("raw_")}
         for dep in missing:
             exists = con.execute(
-                "select count(*) from duckdb_views() where view_name = ?", [dep]
+                "select count(*) from information_schema.tables where table_name = ?", [dep]
             ).fetchall()[0][0]
             if not exists:
                 raise ValueError(f"model {model.name} reads {dep}, which no source provides")
