@@ -55,12 +55,6 @@ def _pipeline(args: argparse.Namespace) -> dict:
     import pyarrow  # noqa: F401
 
     libraries = time.perf_counter()
-    import prefect  # noqa: F401
-
-    prefect_import = time.perf_counter() - libraries
-    from bench import probe
-
-    installed = probe.install()
     from flows.config import load_settings
 
     settings = load_settings(
@@ -70,6 +64,22 @@ def _pipeline(args: argparse.Namespace) -> dict:
         # generated files carry no checksum pins; the real catalogue's pins are checked
         verify_checksums=args.catalogue is None,
     )
+    if args.kind == "nightly":
+        # as `toll run` does: an unchanged local run is decided before Prefect starts
+        from flows.fingerprint import standing_snapshot
+
+        if (same := standing_snapshot(settings)) is not None:
+            return {
+                "result": {"snapshot": str(same), "unchanged": True, "prefect_started": False},
+                "library_import_s": round(libraries - began, 3),
+                "check_s": round(time.perf_counter() - libraries, 3),
+            }
+    import prefect  # noqa: F401
+
+    prefect_import = time.perf_counter() - libraries
+    from bench import probe
+
+    installed = probe.install()
     if args.kind == "nightly":
         from flows.nightly import nightly
 

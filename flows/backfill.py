@@ -41,7 +41,7 @@ from flows.run_artifacts import completion_message, publish_run_artifacts
 from flows.snapshots import prune
 from flows.sources import Source, load_catalogue
 from flows.sql_names import quoted
-from flows.warehouse import connect
+from flows.warehouse import work_database
 
 WAR_START = date(2022, 2, 24)
 # The partition of a row is the ISO week of this column; tables keyed by `week_start` or `date`
@@ -208,11 +208,7 @@ def backfill(
         run_id = new_run_id(fetched_at)
         if quarantined := record_new_rejects(warehouse, run_id, outcomes):
             logger.warning("%d row(s) quarantined: see `toll quarantine %s`", quarantined, run_id)
-        work = warehouse / "work"
-        work.mkdir(parents=True, exist_ok=True)
-        database = work / f"build-{fetched_at.strftime('%Y%m%dT%H%M%S%fZ')}.duckdb"
-        con = connect(database)
-        try:
+        with work_database(warehouse, fetched_at) as con:
             models = build_task(con, settings, catalogue)
             if unmapped := quarantine_unmapped_regions(con, warehouse, run_id):
                 logger.warning("%d unknown region spelling(s) quarantined", unmapped)
@@ -234,11 +230,6 @@ def backfill(
             snapshot = publish_task(con, settings, models, checks, sources, None, extra)
             for name in prune(warehouse, settings.keep_snapshots):
                 logger.info("deleted snapshot %s (keep_snapshots)", name)
-        finally:
-            con.close()
-            database.unlink(missing_ok=True)
-            if not any(work.iterdir()):
-                work.rmdir()
     report_task(snapshot)
     publish_run_artifacts(
         outcomes,

@@ -61,14 +61,21 @@ def run(
         target = settings.warehouse if warehouse else Path("warehouse-demo").resolve()
         sample_dir = write_sample_sources(target / "sample-sources")
         settings = load_settings(source_dir=sample_dir, warehouse=target, verify_checksums=False)
+    from flows.fingerprint import standing_snapshot
     from flows.headline import headline
-    from flows.nightly import nightly
 
     where = settings.source_dir or "upstream URLs"
     err.print(f"toll: nightly run, sources from {where}, warehouse {settings.warehouse}")
     started = time.monotonic()
     try:
-        result = nightly(settings=settings, rebuild=rebuild)
+        same = None if rebuild else standing_snapshot(settings)
+        if same is not None:
+            err.print("toll: no source file changed: Prefect not started, no flow run recorded")
+            result = {"snapshot": str(same), "new_files": 0, "unchanged": True}
+        else:
+            from flows.nightly import nightly
+
+            result = nightly(settings=settings, rebuild=rebuild)
     except TollError as exc:
         _print_error(exc)
         raise typer.Exit(1) from None
@@ -82,11 +89,13 @@ def run(
 
 def _print_headline(result: dict, figures: dict, elapsed: float) -> None:
     snapshot = Path(result["snapshot"])
-    console.print(f"Published snapshot {snapshot.name} in {elapsed:.1f} s")
-    console.print(f"  tables: {snapshot.parent.parent / 'current'} (Parquet + toll.duckdb)")
     if result.get("unchanged"):
-        console.print("  nothing changed since this snapshot: it was kept, nothing rebuilt")
-    elif result["new_files"] == 0:
+        console.print(f"Snapshot {snapshot.name} stands (checked in {elapsed:.1f} s)")
+        console.print("  nothing changed since it was built: nothing fetched anew or rebuilt")
+    else:
+        console.print(f"Published snapshot {snapshot.name} in {elapsed:.1f} s")
+    console.print(f"  tables: {snapshot.parent.parent / 'current'} (Parquet + toll.duckdb)")
+    if not result.get("unchanged") and result["new_files"] == 0:
         console.print("  no source changed since the last run: nothing was parsed again")
     table = Table(title=f"Named deaths by date of death (Mediazona vintage {figures['as_of']})")
     table.add_column("year")

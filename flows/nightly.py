@@ -33,7 +33,7 @@ from flows.region_check import quarantine_unmapped_regions
 from flows.run_artifacts import completion_message, publish_run_artifacts
 from flows.snapshots import prune
 from flows.sources import Source, load_catalogue
-from flows.warehouse import build_models, connect
+from flows.warehouse import build_models, work_database
 
 
 @task(name="fetch", retries=0, cache_policy=NO_CACHE, task_run_name="fetch-{source.name}")
@@ -104,11 +104,7 @@ def nightly(
         if new_files == 0:
             logger.info("no source changed: nothing parsed again; rebuilding from the raw layer")
 
-        work = warehouse / "work"
-        work.mkdir(parents=True, exist_ok=True)
-        database = work / f"build-{fetched_at.strftime('%Y%m%dT%H%M%S%fZ')}.duckdb"
-        con = connect(database)
-        try:
+        with work_database(warehouse, fetched_at) as con:
             models = build_task(con, settings, catalogue)
             if unmapped := quarantine_unmapped_regions(con, warehouse, run_id):
                 logger.warning("%d unknown region spelling(s) quarantined", unmapped)
@@ -120,11 +116,6 @@ def nightly(
             snapshot = publish_task(con, settings, models, checks, sources, fingerprint)
             for name in prune(warehouse, settings.keep_snapshots):
                 logger.info("deleted snapshot %s (keep_snapshots)", name)
-        finally:
-            con.close()
-            database.unlink(missing_ok=True)
-            if not any(work.iterdir()):
-                work.rmdir()
     report_task(snapshot)
     publish_run_artifacts(
         outcomes, checks, snapshot, title=f"nightly {run_date}", docs=run_docs(warehouse, run_id)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -17,6 +19,26 @@ def connect(path: Path | str = ":memory:") -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(str(path))
     con.execute("set enable_progress_bar = false")
     return con
+
+
+@contextmanager
+def work_database(warehouse: Path, started: datetime) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A scratch DuckDB file for one build, removed afterwards whatever happens.
+
+    On disk rather than in memory so a large build can spill; only the published snapshot is
+    kept, so a failed run leaves nothing behind (and `recovery.sweep` removes what a crash left).
+    """
+    work = warehouse / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    database = work / f"build-{started.strftime('%Y%m%dT%H%M%S%fZ')}.duckdb"
+    con = connect(database)
+    try:
+        yield con
+    finally:
+        con.close()
+        database.unlink(missing_ok=True)
+        if not any(work.iterdir()):
+            work.rmdir()
 
 
 def register_raw_views(

@@ -22,6 +22,7 @@ import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import PurePosixPath
 
+import numpy as np
 import orjson
 import polars as pl
 import shapely
@@ -114,9 +115,24 @@ def _shape(geom: dict) -> shapely.Geometry:
 
 
 def _polygon(rings: list) -> shapely.Polygon:
-    # rings may be 3D ([lon, lat, 0]): keep lon/lat only
-    shell, *holes = ([point[:2] for point in ring] for ring in rings)
-    return shapely.Polygon(shell, holes)
+    arrays = [_lon_lat(ring) for ring in rings]
+    if not arrays or any(a is None for a in arrays):
+        # odd input (an empty ring, points of mixed dimension): the plain path and its errors
+        shell, *holes = ([point[:2] for point in ring] for ring in rings)
+        return shapely.Polygon(shell, holes)
+    shell, *holes = (shapely.linearrings(points) for points in arrays)
+    return shapely.polygons(shell, holes or None)
+
+
+def _lon_lat(ring: list) -> np.ndarray | None:
+    """The ring's points as an (n, 2) array, z dropped ([lon, lat, 0]); None if not that shape."""
+    try:
+        points = np.asarray(ring, dtype=np.float64)
+    except (ValueError, TypeError):
+        return None
+    if points.ndim != 2 or points.shape[0] == 0 or points.shape[1] not in (2, 3):
+        return None
+    return points[:, :2]
 
 
 def parse_snapshot(source: str, file: str, content: bytes) -> Parsed:

@@ -2,14 +2,22 @@
 
 Map snapshots are independent and their geometry work is CPU-bound, so a cold run over many
 maps uses every core; a nightly with one new map parses it in-process (no pool to start).
+
+Two costs that are not the maps' own are kept out. Python's cyclic garbage collector would walk
+every object of the (large) flow process again and again while a map's JSON is turned into
+objects: it is paused during parsing (a parsed map holds no reference cycles), and workers
+freeze the objects they inherit. The file contents reach the workers through the fork itself,
+not pickled through a pipe: each task carries only an index.
 """
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 
 from flows.ingest import deepstate
 from flows.ingest.formats import parser_for
@@ -23,12 +31,29 @@ HEAVY_FORMATS: dict[str, tuple[Callable[[str, str, bytes], dict], Callable]] = {
 }
 # Below this many files a pool costs more to start than it saves.
 MIN_FILES_FOR_POOL = 4
+# Maps per task: small, so that both workers finish together (a task carries only indices).
+CHUNK = 4
+
+# What the forked workers read: (measure, source, [(file, content), ...]), set before the fork.
+_WORK: tuple[Callable, str, list[tuple[str, bytes]]] | None = None
 
 
 def workers() -> int:
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection inside the block (reference counting still frees)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def parse_many(
@@ -38,16 +63,25 @@ def parse_many(
     processes = min(max_workers or workers(), len(files))
     if format_name not in HEAVY_FORMATS or len(files) < MIN_FILES_FOR_POOL or processes < 2:
         parse = parser_for(format_name)
-        return [parse(source, file, content) for file, content in files]
+        with gc_paused():
+            return [parse(source, file, content) for file, content in files]
+    global _WORK
     measure, to_parsed = HEAVY_FORMATS[format_name]
+    _WORK = (measure, source, files)
     # fork: workers start at once with everything imported (spawn would re-run __main__)
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
-        rows = pool.map(
-            measure,
-            [source] * len(files),
-            [file for file, _ in files],
-            [content for _, content in files],
-            chunksize=max(1, len(files) // (processes * 4)),
-        )
-        return [to_parsed([row]) for row in rows]
+    try:
+        with ProcessPoolExecutor(
+            max_workers=processes, mp_context=context, initializer=gc.freeze
+        ) as pool:
+            rows = list(pool.map(_measure, range(len(files)), chunksize=CHUNK))
+    finally:
+        _WORK = None
+    return [to_parsed([row]) for row in rows]
+
+
+def _measure(index: int) -> dict:
+    measure, source, files = _WORK
+    file, content = files[index]
+    with gc_paused():
+        return measure(source, file, content)
