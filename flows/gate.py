@@ -186,10 +186,25 @@ def validate(
     return outcome
 
 
+def _exception_message(info: dict | None) -> str | None:
+    """GX's error for a failed expectation: at the top level, or (GX 1.x, a metric that could
+    not be computed) under each metric's id."""
+    if not info:
+        return None
+    if info.get("exception_message"):
+        return info["exception_message"]
+    messages = [
+        v["exception_message"]
+        for v in info.values()
+        if isinstance(v, dict) and v.get("exception_message")
+    ]
+    return "; ".join(messages) or None
+
+
 def _check(suite: str, layer: str, item) -> Check:
     config = item.expectation_config
     meta = config.meta or {}
-    error = (item.exception_info or {}).get("exception_message") if not item.success else None
+    error = _exception_message(item.exception_info) if not item.success else None
     result = item.result or {}
     unexpected = result.get("unexpected_count")
     if unexpected is None and isinstance(result.get("observed_value"), int):
