@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 
+from flows import raw_tables
 from flows.models import Model, discover, run_macros, run_models
 from flows.raw_store import entries_in_use
 from flows.sources import Source
@@ -58,13 +59,28 @@ def register_raw_tables(
         if not entries:
             when = f" as of {as_of}" if as_of else " yet"
             raise ValueError(f"source '{source.name}' has no raw data{when}: fetch it first")
-        # The relation API takes the file list as a value: no path is pasted into SQL text.
-        paths = [str(warehouse / e.parquet_path) for e in entries]
         name = identifier(f"raw_{source.name}", "raw table")
-        con.execute(f"drop table if exists {name}")
-        con.read_parquet(paths, union_by_name=True).create(name)
+        _drop(con, name)
+        if raw_tables.wanted(entries):
+            raw_tables.create_table(con, warehouse, name, entries)  # thousands of maps
+        else:
+            # The relation API takes the file list as a value: no path is pasted into SQL text.
+            paths = [str(warehouse / e.parquet_path) for e in entries]
+            con.read_parquet(paths, union_by_name=True).create(name)
         used[source.name] = len(entries)
     return used
+
+
+def _drop(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Drop `name` whether a view or a table (a rebuild with another as_of may switch it)."""
+    found = con.execute(
+        "select table_type from information_schema.tables"
+        " where table_name = ? and table_catalog = current_database()"
+        " and table_schema = current_schema()",
+        [name],
+    ).fetchone()
+    if found is not None:
+        con.execute(f"drop {'view' if found[0] == 'VIEW' else 'table'} {name}")
 
 
 def build_models(
