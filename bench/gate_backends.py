@@ -100,7 +100,7 @@ def build(database: Path, settings, catalogue, without_nowcast: bool) -> tuple[l
     """toll's models (flows/warehouse.py) into `database`; without the nowcast if asked."""
     from flows.models import discover, run_macros, run_models, upstream
     from flows.sql_names import identifier
-    from flows.warehouse import connect, register_raw_views
+    from flows.warehouse import connect, register_raw_tables
 
     models = discover()
     skipped = []
@@ -115,7 +115,7 @@ def build(database: Path, settings, catalogue, without_nowcast: bool) -> tuple[l
     try:
         for name, value in settings.result_affecting().items():
             con.execute(f"set variable {identifier(name, 'model variable')} = ?", [value])
-        register_raw_views(con, settings.warehouse, catalogue, settings.as_of)
+        register_raw_tables(con, settings.warehouse, catalogue, settings.as_of)
         run_macros(con)
         run_models(con, models)
     finally:

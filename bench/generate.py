@@ -144,13 +144,20 @@ def _mediazona(rng: np.random.Generator, out: Path, n: int) -> list[tuple[date, 
     folder = out / "mediazona" / "vintages"
     folder.mkdir(parents=True, exist_ok=True)
     made = []
+    padded_from = 0
     for vintage in as_of:
         days = (vintage - FIRST_DAY).days  # the vintage describes days before its as_of date
         lag = days - np.arange(days)
         known = np.floor(eventual[:days] * (1 - np.exp(-lag / 150.0))).astype(np.int64)
-        padding = int(rng.integers(2, 12))
-        known[days - padding :] = 0  # trailing days padded with zeros until the scrape
+        # trailing days padded with zeros until the scrape; a day a vintage has counted is not
+        # padded again by a later one (as in the real data: names are added, rarely removed,
+        # and the gate fails a vintage that lowers a past week)
+        padded_from = max(padded_from, days - int(rng.integers(2, 12)))
+        known[padded_from:] = 0
+        # a long history keeps its newest days only, cut at a Monday: the running total starts
+        # at the file's first day, and no week is cut in part (that would lower the week)
         start = max(0, days - MAX_VINTAGE_DAYS)
+        start += -(FIRST_DAY + timedelta(days=start)).weekday() % 7 if start else 0
         frame = pl.DataFrame(
             {
                 "date": pl.date_range(
@@ -159,7 +166,7 @@ def _mediazona(rng: np.random.Generator, out: Path, n: int) -> list[tuple[date, 
                     eager=True,
                 ),
                 "change": known[start:],
-                "total": np.cumsum(known)[start:],
+                "total": np.cumsum(known[start:]),
             }
         )
         _write(folder / f"{vintage.isoformat()}_cumsum.csv", frame)

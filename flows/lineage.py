@@ -156,7 +156,7 @@ def _tables_read(cte: str, ctes: dict, seen: set[str]) -> set[str]:
 
 
 def raw_files(settings: Settings) -> dict[str, dict]:
-    """Per raw view: its source and the manifest entries of the files the build read."""
+    """Per raw table: its source and the manifest entries of the files the build read."""
     found = {}
     for source in load_catalogue(settings.catalogue).values():
         entries = entries_in_use(settings.warehouse, source, settings.as_of)
@@ -280,7 +280,7 @@ def read_lineage(snapshot: Path) -> dict | None:
 
 
 def walk(lineage: dict, table: str, column: str, limit: int = 200) -> dict:
-    """The tree of upstream columns of `table.column`, down to raw views (`{node, path, from}`)."""
+    """The tree of upstream columns of `table.column`, down to raw tables (`{node, path, from}`)."""
     models = lineage["models"]
     seen = 0
 
@@ -321,7 +321,7 @@ def flatten(tree: dict) -> list[dict]:
 
 
 def reach(lineage: dict, table: str, column: str | None = None) -> dict[str, set[str]]:
-    """Models, raw views and settings a column (or the whole table) is computed from."""
+    """Models, raw tables and settings a column (or the whole table) is computed from."""
     columns = [column] if column else list(lineage["models"][table]["columns"])
     models: set[str] = set()
     raws: set[str] = set()

@@ -53,7 +53,7 @@ def _identifiers(sql: str) -> set[str]:
 
 
 def discover(sql_dir: Path = SQL_DIR) -> dict[str, Model]:
-    """Every model under sql/, with its dependencies on other models and raw views."""
+    """Every model under sql/, with its dependencies on other models and raw tables."""
     files = {
         p.stem: (layer, p) for layer in LAYERS for p in sorted((sql_dir / layer).glob("*.sql"))
     }
@@ -77,7 +77,7 @@ def build_order(models: dict[str, Model]) -> list[Model]:
 
 
 def upstream(models: dict[str, Model], name: str) -> list[str]:
-    """Everything a model is built from, nearest first (models, then raw views)."""
+    """Everything a model is built from, nearest first (models, then raw tables)."""
     seen: list[str] = []
     frontier = [name]
     while frontier:

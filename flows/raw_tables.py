@@ -26,7 +26,7 @@ ORIGIN = "_raw_parquet"  # the raw file a cached row came from (warehouse-relati
 
 
 def wanted(entries: list[ManifestEntry]) -> bool:
-    """Many files, few rows in all: one table (a large source stays a view over its files)."""
+    """Many files, few rows in all: kept compacted in the cache (a large source is read whole)."""
     return len(entries) >= MANY_FILES and sum(e.rows for e in entries) <= FEW_ROWS
 
 

@@ -222,7 +222,7 @@ def _generic(kind: str, kwargs: dict, parameters: dict) -> str | None:
 
 @pytest.fixture(scope="module")
 def clean_database(tmp_path_factory):
-    """Sample sources ingested and built; raw views made tables so rows can be edited."""
+    """Sample sources ingested and built (raw layer as tables, so rows can be edited)."""
     root = tmp_path_factory.mktemp("expectations")
     settings = load_settings(
         source_dir=write_sample_sources(root / "sources"),
@@ -236,14 +236,6 @@ def clean_database(tmp_path_factory):
     path = root / "clean.duckdb"
     con = connect(path)
     build_models(con, settings.warehouse, catalogue, variables=settings.result_affecting())
-    for source in catalogue:
-        view = f"raw_{source}"
-        kind = "select table_type from information_schema.tables where table_name = ?"
-        if con.execute(kind, [view]).fetchone() != ("VIEW",):
-            continue  # a source of many small files (the maps) is a table already
-        con.execute(f"create table _copy as select * from {view}")
-        con.execute(f"drop view {view}")
-        con.execute(f"alter table _copy rename to {view}")
     # The generated weekly series is drawn independently of the daily one: make them agree.
     con.execute(
         "update fct_weekly_losses set named_deaths_weekly_series = named_deaths "
