@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 
 from flows.raw_store import ManifestEntry
+from flows.sql_names import identifier
 
 MANY_FILES = 100
 FEW_ROWS = 1_000_000
@@ -35,6 +36,7 @@ def create_table(
 ) -> int:
     """Table `name` (a checked identifier) with the rows of these raw files; returns how many
     files were read besides the cache."""
+    name = identifier(name, "raw table")
     cache = warehouse / CACHE_DIR / f"{name}.parquet"
     in_use = [e.parquet_path for e in entries]
     cached = _cached(con, cache, f"{name}__cached")
@@ -70,6 +72,7 @@ def create_table(
 
 def _cached(con: duckdb.DuckDBPyConnection, cache: Path, view: str) -> set[str]:
     """The raw files whose rows the cache holds (as view `view`); none if absent or broken."""
+    view = identifier(view, "cache view")
     if not cache.exists():
         return set()
     try:

@@ -73,6 +73,7 @@ def register_raw_tables(
 
 def _drop(con: duckdb.DuckDBPyConnection, name: str) -> None:
     """Drop `name` whether a view or a table (a rebuild with another as_of may switch it)."""
+    name = identifier(name, "raw table")
     found = con.execute(
         "select table_type from information_schema.tables"
         " where table_name = ? and table_catalog = current_database()"

@@ -150,6 +150,9 @@ REVIEWED = {
     ("flows/gate.py", "query"): "a suite's own SQL (expectations/*.json, code); thresholds go in"
     " as typed, escaped literals (sql_literal)",
     ("flows/quality.py", "SHARE_TABLE"): "a module constant table name",
+    ("flows/raw_tables.py", "ORIGIN"): "a module constant column name",
+    ("flows/raw_tables.py", "' union all by name '.join(selects)"): "selects built just above"
+    " from the checked table name, ORIGIN and an int; the paths go in as a parameter",
 }
 
 

@@ -19,6 +19,7 @@ SHOWN_CHARS = 80  # of an offending value, in a reason
 # Above this share of rejected rows a file is not "a few bad rows": its format changed.
 MAX_REJECTED_SHARE = 0.5
 SHAPE = "__record_shape"  # why a CSV record does not fit the header, if it does not
+CHUNK_ROWS = 100_000  # CSV records held as Python objects at a time
 
 # Long cells are checked (MAX_FIELD_CHARS) after reading, with a reason naming the row.
 csv.field_size_limit(2**31 - 1)
@@ -64,10 +65,17 @@ def read_csv_strings(
     text = decode_text(source, file, content)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     header: list[str] = []
-    records: list[list[str]] = []
+    chunks: list[pl.DataFrame] = []
+    records: list[list[str | None]] = []
     shapes: list[str | None] = []
     try:
         header = next(reader, [])
+        duplicated = sorted({c for c in header if header.count(c) > 1})
+        if duplicated:
+            raise SourceFormatError(
+                source, file, f"header repeats column(s) {duplicated}", "each column once"
+            )
+        check_columns(source, file, header, required)
         width = len(header)
         for record in reader:
             if not record:
@@ -80,25 +88,31 @@ def read_csv_strings(
             )
             # an empty cell is a missing value, as in every CSV reader toll used before
             records.append(([v if v != "" else None for v in record] + [None] * width)[:width])
+            if len(records) == CHUNK_ROWS:
+                # into Polars a chunk at a time: 2M records as Python strings would take GiBs
+                chunks.append(_string_frame(header, records, shapes))
+                records, shapes = [], []
     except csv.Error as exc:
         raise SourceFormatError(
             source, file, f"line {reader.line_num}", f"well-formed CSV ({exc})"
         ) from exc
-    duplicated = sorted({c for c in header if header.count(c) > 1})
-    if duplicated:
-        raise SourceFormatError(
-            source, file, f"header repeats column(s) {duplicated}", "each column once"
-        )
-    check_columns(source, file, header, required)
-    if not records:
+    if records:
+        chunks.append(_string_frame(header, records, shapes))
+    if not chunks:
         raise SourceFormatError(source, file, "no data rows after the header", "at least one row")
+    frame = pl.concat(chunks, rechunk=True) if len(chunks) > 1 else chunks[0]
+    return frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
+
+
+def _string_frame(
+    header: list[str], records: list[list[str | None]], shapes: list[str | None]
+) -> pl.DataFrame:
     columns = list(zip(*records, strict=True))
-    frame = pl.DataFrame(
+    return pl.DataFrame(
         {name: list(values) for name, values in zip(header, columns, strict=True)}
         | {SHAPE: shapes},
         schema={name: pl.String for name in header} | {SHAPE: pl.String},
     )
-    return frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
 
 
 def check_columns(source: str, file: str, found: list[str], required: list[str]) -> None:

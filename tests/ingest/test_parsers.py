@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from flows.errors import SourceFormatError
-from flows.ingest import bessudnov, economist, formats, general_staff, mediazona, regions
+from flows.ingest import bessudnov, economist, formats, general_staff, mediazona, parsing, regions
 
 # --- mediazona --------------------------------------------------------------------------
 
@@ -277,3 +277,14 @@ def test_parser_for_known_name() -> None:
 def test_parser_for_unknown_name_raises_value_error() -> None:
     with pytest.raises(ValueError, match="unknown source format 'nope'"):
         formats.parser_for("nope")
+
+
+def test_csv_read_in_chunks_equals_one_chunk(monkeypatch):
+    content = b'a,b\n1,x\n\n2,"y\nz"\n3\n4,,\n5,w\n'
+    whole = parsing.read_csv_strings("s", "f.csv", content, ["a", "b"])
+    monkeypatch.setattr(parsing, "CHUNK_ROWS", 2)
+    chunked = parsing.read_csv_strings("s", "f.csv", content, ["a", "b"])
+    assert chunked.equals(whole)
+    assert whole[parsing.ROW].to_list() == [1, 2, 3, 4, 5]
+    assert whole["b"].to_list() == ["x", "y\nz", None, None, "w"]
+    assert whole[parsing.SHAPE].null_count() == 3  # rows 3 and 4 do not fit the header
