@@ -61,15 +61,7 @@ def ingest_source(settings: Settings, source: Source, fetched_at: datetime) -> S
                 outcome.files.append(_unchanged(spec.local, url, sha256, previous))
                 continue
         try:
-            content, sha256 = fetch_bytes(
-                source.name,
-                url,
-                sha256=pinned,
-                timeout=settings.http_timeout_seconds,
-                attempts=settings.http_retries,
-                backoff=settings.http_backoff_seconds,
-                gunzip=spec.recompressed,
-            )
+            content, sha256 = _fetch(settings, source, spec, url, pinned)
         except SourceUnavailable as exc:
             if spec.optional and _not_found(exc):
                 continue  # today's dated file is not published yet
@@ -115,18 +107,24 @@ def nothing_new(settings: Settings, source: Source, today: date) -> bool:
             continue
         sha256 = local_copies.sha256(url, local_stat(url))
         if not sha256 or pinned not in (None, sha256):
-            _, sha256 = fetch_bytes(
-                source.name,
-                url,
-                sha256=pinned,
-                timeout=settings.http_timeout_seconds,
-                attempts=settings.http_retries,
-                backoff=settings.http_backoff_seconds,
-                gunzip=spec.recompressed,
-            )
+            _, sha256 = _fetch(settings, source, spec, url, pinned)
         if _same_content(source, spec.local, sha256, stored, newest) is None:
             return False
     return True
+
+
+def _fetch(
+    settings: Settings, source: Source, spec: SourceFile, url: str, pinned: str | None
+) -> tuple[bytes, str]:
+    return fetch_bytes(
+        source.name,
+        url,
+        sha256=pinned,
+        timeout=settings.http_timeout_seconds,
+        attempts=settings.http_retries,
+        backoff=settings.http_backoff_seconds,
+        gunzip=spec.recompressed,
+    )
 
 
 def _stored(warehouse, source: Source) -> tuple[dict[str, ManifestEntry], dict[str, ManifestEntry]]:
