@@ -11,7 +11,7 @@ import re
 import shutil
 from pathlib import Path
 
-from flows.gate import GateResult
+from flows.gate import GateResult, quiet_great_expectations
 
 _EXTERNAL = re.compile(
     r"<(?:link|script)\b[^>]*(?:href|src)=\"https?://[^\"]*\"[^>]*>(?:\s*</script>)?",
@@ -36,6 +36,7 @@ def build_data_docs(result: GateResult, folder: Path) -> Path:
         ValidationResultIdentifier,
     )
 
+    quiet_great_expectations()
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)

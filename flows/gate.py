@@ -131,6 +131,13 @@ def run_gate(
     return validate(con, parameters, suites).checks
 
 
+def quiet_great_expectations() -> None:
+    """Only GX's warnings reach a run's output: GX sets some of its own loggers to INFO."""
+    for name in list(logging.root.manager.loggerDict):
+        if name == "great_expectations" or name.startswith("great_expectations."):
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def validate(
     con: duckdb.DuckDBPyConnection,
     parameters: dict[str, object],
@@ -142,7 +149,7 @@ def validate(
 
     from flows.gx_duckdb import add_duckdb_datasource
 
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    quiet_great_expectations()
     suites = load_suites() if suites is None else suites
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)

@@ -1,4 +1,6 @@
-"""A check GX could not compute fails with GX's reason, not a blank."""
+"""A check GX could not compute fails with GX's reason, not a blank; GX's chatter stays out."""
+
+import logging
 
 import duckdb
 
@@ -23,3 +25,13 @@ def test_a_check_that_cannot_run_fails_with_its_reason():
     assert not check.success and check.severity == "error"
     assert "absent" in check.detail
     assert gate.blocking([check]) == [check]
+
+
+def test_gx_info_messages_are_kept_out_of_a_run():
+    import great_expectations as gx
+
+    gate.quiet_great_expectations()
+    gx.get_context(mode="ephemeral")
+    # GX sets this one to INFO itself ("Created temporary directory ... for ephemeral docs site")
+    chatty = logging.getLogger("great_expectations.data_context.types.base")
+    assert chatty.getEffectiveLevel() >= logging.WARNING
