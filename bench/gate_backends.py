@@ -338,17 +338,15 @@ def compare(runs: dict[str, dict]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # here, not at the top: the timed child processes run this module too
+    from bench.harness import add_data_arguments
+
     parser = argparse.ArgumentParser(prog="python -m bench.gate_backends", description=__doc__)
     parser.add_argument("--scale", type=float, default=10)
     parser.add_argument("--layers", nargs="+", choices=LAYERS, default=list(LAYERS))
     parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS))
     parser.add_argument("--out", type=Path, default=Path("/tmp/toll-bench-gate"))
-    parser.add_argument(
-        "--real-data",
-        type=Path,
-        default=Path(os.environ.get("TOLL_TEST_DATA", ROOT.parent / "shared" / "data")),
-    )
-    parser.add_argument("--seed", type=int, default=2022)
+    add_data_arguments(parser)
     parser.add_argument(
         "--without-nowcast",
         action="store_true",

@@ -36,17 +36,22 @@ TARGETS = {
 }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--scales", type=float, nargs="+", default=[1, 10, 100])
-    parser.add_argument("--steps", nargs="+", choices=STEPS, default=STEPS)
-    parser.add_argument("--out", type=Path, default=Path("/tmp/toll-bench"))
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where the real (1x) data is and the generator's seed: shared by the bench commands."""
     parser.add_argument(
         "--real-data",
         type=Path,
         default=Path(os.environ.get("TOLL_TEST_DATA", ROOT.parent / "shared" / "data")),
     )
     parser.add_argument("--seed", type=int, default=2022)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--scales", type=float, nargs="+", default=[1, 10, 100])
+    parser.add_argument("--steps", nargs="+", choices=STEPS, default=STEPS)
+    parser.add_argument("--out", type=Path, default=Path("/tmp/toll-bench"))
+    add_data_arguments(parser)
     parser.add_argument(
         "--synthetic-1x", action="store_true", help="generate 1x too instead of the real data"
     )

@@ -67,16 +67,11 @@ def parse_many(
 ) -> list[Parsed]:
     """Parsed rows of each (file, content), in the order given."""
     processes = min(max_workers or workers(), len(files))
-    if format_name not in HEAVY_FORMATS:
-        if len(files) >= MIN_TABULAR_FILES_FOR_POOL and processes >= 2:
-            return _parse_in_spawned_workers(format_name, source, files, processes)
-        parse = parser_for(format_name)
-        with gc_paused():
-            return [parse(source, file, content) for file, content in files]
-    if len(files) < MIN_FILES_FOR_POOL or processes < 2:
-        parse = parser_for(format_name)
-        with gc_paused():
-            return [parse(source, file, content) for file, content in files]
+    heavy = format_name in HEAVY_FORMATS
+    if processes < 2 or len(files) < (MIN_FILES_FOR_POOL if heavy else MIN_TABULAR_FILES_FOR_POOL):
+        return _parse_chunk((format_name, source, files))
+    if not heavy:
+        return _parse_in_spawned_workers(format_name, source, files, processes)
     global _WORK
     measure, to_parsed = HEAVY_FORMATS[format_name]
     _WORK = (measure, source, files)
