@@ -1,7 +1,9 @@
-"""Parse many new files at once: in worker processes when the format is heavy and files many.
+"""Parse many new files at once: maps in worker processes, tabular files typed together.
 
 Map snapshots are independent and their geometry work is CPU-bound, so a cold run over many
 maps uses every core; a nightly with one new map parses it in-process (no pool to start).
+Tabular files are read by native readers and typed in one pass per batch (Mediazona's
+vintages), in-process: spawned workers cost more to start than such parsing takes.
 
 Two costs that are not the maps' own are kept out. Python's cyclic garbage collector would walk
 every object of the (large) flow process again and again while a map's JSON is turned into
@@ -13,15 +15,13 @@ not pickled through a pipe: each task carries only an index.
 from __future__ import annotations
 
 import gc
-import logging
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 
-from flows.ingest import deepstate
+from flows.ingest import deepstate, mediazona
 from flows.ingest.formats import parser_for
 from flows.ingest.parsing import Parsed
 
@@ -31,12 +31,13 @@ from flows.ingest.parsing import Parsed
 HEAVY_FORMATS: dict[str, tuple[Callable[[str, str, bytes], dict], Callable]] = {
     "deepstate_geojson": (deepstate.measure_snapshot, deepstate.to_parsed),
 }
+# Formats whose many files are parsed together: one typing pass instead of one per file.
+BATCH_FORMATS: dict[str, Callable[[str, list[tuple[str, bytes]]], list[Parsed]]] = {
+    "mediazona_cumsum": mediazona.parse_cumsum_files,
+}
+BATCH_FILES = 1_000  # files typed together (100x: 1,000 vintages ≈ 1.4M rows)
 # Below this many files a pool costs more to start than it saves.
 MIN_FILES_FOR_POOL = 4
-# Tabular files need spawned workers (Polars): ≈ 1 s to start them, worth it for many files
-# (100x: 5,000 Mediazona vintages, 25 s parsed in one process).
-MIN_TABULAR_FILES_FOR_POOL = 200
-TABULAR_CHUNK = 50
 # Maps per task: small, so that both workers finish together (a task carries only indices).
 CHUNK = 4
 
@@ -67,11 +68,8 @@ def parse_many(
 ) -> list[Parsed]:
     """Parsed rows of each (file, content), in the order given."""
     processes = min(max_workers or workers(), len(files))
-    heavy = format_name in HEAVY_FORMATS
-    if processes < 2 or len(files) < (MIN_FILES_FOR_POOL if heavy else MIN_TABULAR_FILES_FOR_POOL):
+    if format_name not in HEAVY_FORMATS or processes < 2 or len(files) < MIN_FILES_FOR_POOL:
         return _parse_chunk((format_name, source, files))
-    if not heavy:
-        return _parse_in_spawned_workers(format_name, source, files, processes)
     global _WORK
     measure, to_parsed = HEAVY_FORMATS[format_name]
     _WORK = (measure, source, files)
@@ -94,31 +92,15 @@ def _measure(index: int) -> dict:
         return measure(source, file, content)
 
 
-def _parse_in_spawned_workers(
-    format_name: str, source: str, files: list[tuple[str, bytes]], processes: int
-) -> list[Parsed]:
-    # spawned, not forked: Polars' thread pool does not survive a fork; contents and parsed
-    # frames travel pickled (small beside the parsing)
-    parser_for(format_name)  # an unknown format is a ConfigError here, not in a worker
-    chunks = [files[i : i + TABULAR_CHUNK] for i in range(0, len(files), TABULAR_CHUNK)]
-    work = [(format_name, source, chunk) for chunk in chunks]
-    context = multiprocessing.get_context("spawn")
-    try:
-        with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
-            return [item for chunk in pool.map(_parse_chunk, work) for item in chunk]
-    except BrokenProcessPool:
-        # a spawned worker re-imports the main script: one without an `if __name__ ==
-        # "__main__"` guard cannot start workers (toll's CLI, Prefect and bench all have it)
-        logging.getLogger(__name__).warning(
-            "%s: parsing %d files in one process (worker processes could not start)",
-            source,
-            len(files),
-        )
-        return [item for chunk in work for item in _parse_chunk(chunk)]
-
-
 def _parse_chunk(work: tuple[str, str, list[tuple[str, bytes]]]) -> list[Parsed]:
     format_name, source, files = work
     parse = parser_for(format_name)
     with gc_paused():
+        if format_name in BATCH_FORMATS:
+            together = BATCH_FORMATS[format_name]
+            return [
+                parsed
+                for start in range(0, len(files), BATCH_FILES)
+                for parsed in together(source, files[start : start + BATCH_FILES])
+            ]
         return [parse(source, file, content) for file, content in files]

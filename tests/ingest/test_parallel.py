@@ -1,4 +1,4 @@
-"""Many tabular files are parsed in spawned workers with the same result as in one process."""
+"""Many tabular files are typed together with the same result as one by one."""
 
 import pytest
 
@@ -16,18 +16,19 @@ def _vintage(day: int) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def test_tabular_pool_equals_in_process_and_errors_name_the_file(monkeypatch, caplog) -> None:
-    monkeypatch.setattr(parallel, "MIN_TABULAR_FILES_FOR_POOL", 4)
-    monkeypatch.setattr(parallel, "TABULAR_CHUNK", 2)
+def test_tabular_files_typed_together_equal_one_by_one_and_errors_name_the_file(
+    monkeypatch,
+) -> None:
+    monkeypatch.setattr(parallel, "BATCH_FILES", 3)  # batches of 3, 3 and 2 files
     files = [(f"2024-03-{d:02d}_cumsum.csv", _vintage(d)) for d in range(1, 8)]
     files.append(("2024-03-08_cumsum.csv", _vintage(8).replace(b",3,", b",x,", 1)))
-    pooled = parse_many("mediazona_cumsum", "mediazona_daily", files, max_workers=2)
-    alone = parse_many("mediazona_cumsum", "mediazona_daily", files, max_workers=1)
-    assert "one process" not in caplog.text  # the workers did start
-    assert len(pooled) == len(files)
-    for mine, theirs in zip(pooled, alone, strict=True):
-        assert mine.rows.equals(theirs.rows) and mine.rejected.equals(theirs.rejected)
-    assert pooled[-1].rejected.height == 1  # the bad row is quarantined, not lost
+    together = parse_many("mediazona_cumsum", "mediazona_daily", files)
+    assert len(together) == len(files)
+    for (file, content), mine in zip(files, together, strict=True):
+        [alone] = parse_many("mediazona_cumsum", "mediazona_daily", [(file, content)])
+        assert mine.rows.equals(alone.rows) and mine.rejected.equals(alone.rejected)
+        assert mine.rows.height + mine.rejected.height == 28
+    assert together[-1].rejected.height == 1  # the bad row is quarantined, not lost
     broken = [*files, ("2024-03-09_cumsum.csv", b"date;change;total\n2024-02-01;1;1\n")]
     with pytest.raises(SourceFormatError, match="2024-03-09_cumsum.csv"):
-        parse_many("mediazona_cumsum", "mediazona_daily", broken, max_workers=2)
+        parse_many("mediazona_cumsum", "mediazona_daily", broken)

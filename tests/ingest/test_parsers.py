@@ -279,12 +279,60 @@ def test_parser_for_unknown_name_raises_value_error() -> None:
         formats.parser_for("nope")
 
 
-def test_csv_read_in_chunks_equals_one_chunk(monkeypatch):
-    content = b'a,b\n1,x\n\n2,"y\nz"\n3\n4,,\n5,w\n'
-    whole = parsing.read_csv_strings("s", "f.csv", content, ["a", "b"])
-    monkeypatch.setattr(parsing, "CHUNK_ROWS", 2)
-    chunked = parsing.read_csv_strings("s", "f.csv", content, ["a", "b"])
-    assert chunked.equals(whole)
-    assert whole[parsing.ROW].to_list() == [1, 2, 3, 4, 5]
-    assert whole["b"].to_list() == ["x", "y\nz", None, None, "w"]
-    assert whole[parsing.SHAPE].null_count() == 3  # rows 3 and 4 do not fit the header
+def test_csv_reader_numbers_records_and_notes_the_ones_that_do_not_fit() -> None:
+    # a blank line (not a record), a quoted newline, a short and a long record: DuckDB's path
+    content = b'a,b\n1,x\n\n2,"y\nz"\n3\n4,,x\n5,w\n'
+    frame = parsing.read_csv_strings("s", "f.csv", content, ["a", "b"])
+    assert frame[parsing.ROW].to_list() == [1, 2, 3, 4, 5]
+    assert frame["a"].to_list() == ["1", "2", "3", "4", "5"]
+    assert frame["b"].to_list() == ["x", "y\nz", None, None, "w"]
+    assert frame[parsing.SHAPE].to_list() == [
+        None,
+        None,
+        "record has 1 field(s), expected 2 like the header (a line cut short?)",
+        "record has 3 field(s), expected 2 like the header",
+        None,
+    ]
+    # DuckDB reads empty fields after the last column (a trailing delimiter) as no fields:
+    # nothing is lost, so such a record fits
+    lenient = parsing.read_csv_strings("s", "f.csv", b"a,b\n1,x\n4,,\n5,w,\n", ["a", "b"])
+    assert lenient["b"].to_list() == ["x", None, "w"]
+    assert lenient[parsing.SHAPE].null_count() == 3
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'a,b,c\n1,"x\ny",3\n2,,\n3,"",\n4,q,r\n',  # empty last cells: read by DuckDB
+        b'\xef\xbb\xbfa,b,c\r\n1,"x\ny",3\r\n2,,\r\n3,"",\r\n4,q,r\r\n',  # BOM, CRLF
+        b'a,b,c\n1,"x\ny",3\n2,,\n3,"",\n4,q,r',  # no newline at the end
+    ],
+)
+def test_csv_reader_paths_agree_on_well_formed_files(content: bytes) -> None:
+    frame = parsing.read_csv_strings("s", "f.csv", content, ["a", "b", "c"])
+    assert frame[parsing.ROW].to_list() == [1, 2, 3, 4]
+    assert frame["b"].to_list() == ["x\ny", None, None, "q"]
+    assert frame["c"].to_list() == ["3", None, None, "r"]
+    assert frame[parsing.SHAPE].null_count() == 4
+    natively = parsing.read_csv_strings("s", "f.csv", content.replace(b",\r", b",0\r"), ["a"])
+    assert natively[parsing.ROW].to_list() == [1, 2, 3, 4]
+
+
+def test_csv_reader_names_the_line_of_an_unterminated_quote() -> None:
+    content = b'a,b\n1,x\n2,y\n3,"z\n4,w\n'
+    with pytest.raises(SourceFormatError, match=r"line 4.*well-formed CSV"):
+        parsing.read_csv_strings("s", "f.csv", content, ["a", "b"])
+
+
+def test_cumsum_files_parsed_together_equal_one_by_one() -> None:
+    files = [
+        ("a.csv", CUMSUM),
+        ("b.csv", b"date,change,total\n2024-01-01,1,1\n2024-01-02,x,1\n2024-01-03,4,5\n"),
+        ("c.csv", b"date,change,total\n2024-01-02,0,0\n2024-01-01,0,0\n"),
+    ]
+    together = mediazona.parse_cumsum_files("mediazona", files)
+    for (file, content), parsed in zip(files, together, strict=True):
+        alone = mediazona.parse_cumsum("mediazona", file, content)
+        assert parsed.rows.equals(alone.rows) and parsed.rejected.equals(alone.rejected)
+    assert together[1].rejected["source_row"].to_list() == [2]
+    assert together[2].rows["padded"].to_list() == [True, True]
