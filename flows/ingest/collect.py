@@ -13,7 +13,7 @@ from flows.ingest.fetch import fetch_bytes
 from flows.ingest.local_files import LocalStats, local_stat
 from flows.ingest.parallel import parse_many
 from flows.ingest.parsing import check_rejected_share
-from flows.raw_store import ManifestEntry, read_manifest, store
+from flows.raw_store import ManifestEntry, read_manifest, store_all
 from flows.sources import Source, SourceFile
 
 
@@ -84,10 +84,13 @@ def ingest_source(settings: Settings, source: Source, fetched_at: datetime) -> S
     )
     for (spec, *_), parsed in zip(pending, parsed_files, strict=True):
         check_rejected_share(source.name, spec.local, parsed)
-    new_outcomes = iter(f for f in outcome.files if f.status == "new")
-    for (spec, url, content, sha256), parsed in zip(pending, parsed_files, strict=True):
-        entry = store(warehouse, spec, url, content, sha256, parsed, fetched_at)
-        item = next(new_outcomes)
+    entries = store_all(
+        warehouse,
+        [(*item, parsed) for item, parsed in zip(pending, parsed_files, strict=True)],
+        fetched_at,
+    )
+    new_outcomes = (f for f in outcome.files if f.status == "new")
+    for item, entry in zip(new_outcomes, entries, strict=True):
         item.rows, item.rejected = entry.rows, entry.rejected
     local_copies.save()
     return outcome
