@@ -472,10 +472,23 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     for handler in logging.getLogger().handlers:
         handler.addFilter(HideTollErrorTracebacks())
+    # Prefect's temporary server gets 20 s to start by default; on a busy 2-core machine it
+    # took longer (a `toll run` ended in "Timed out while attempting to connect"), so allow more.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     try:
         app()
     except TollError as exc:
         _print_error(exc)
+        sys.exit(1)
+    except RuntimeError as exc:
+        if "Prefect API" not in str(exc):
+            raise
+        _print_error(
+            TollError(
+                f"Prefect could not start its local server ({' '.join(str(exc).split())}); "
+                "retry, or start one with `toll server start` and set PREFECT_API_URL"
+            )
+        )
         sys.exit(1)
 
 
