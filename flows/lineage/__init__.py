@@ -1,1 +1,1 @@
-"""TODO"""
+"""Lineage: what each published figure came from (kept in every snapshot), explain and diff."""

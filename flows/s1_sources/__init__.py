@@ -1,1 +1,1 @@
-"""TODO"""
+"""Stage 1, sources: what each source is and where its files live (sources.toml)."""

@@ -1,4 +1,4 @@
-"""The HTML report with PNG charts, built from a snapshot's published tables."""
+"""Stage 6, report: the HTML report with PNG charts, built from a snapshot's published tables."""
 
 from __future__ import annotations
 
