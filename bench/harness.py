@@ -20,13 +20,14 @@ from bench.reference import compare
 ROOT = Path(__file__).resolve().parent.parent
 STEPS = ["cold", "unchanged", "backfill", "reference"]
 GiB = 1024**3
-# the issue's targets, checked and printed, never asserted (timings depend on the machine)
+# the issues' targets (issue 19 for the first five), checked and printed, never asserted
+# (timings depend on the machine)
 TARGETS = {
-    "cold_100x_s": 90,
-    "cold_100x_rss_gib": 3,
-    "cold_to_reference_100x": 3,
-    "unchanged_1x_s": 10,
-    "cold_1x_s": 45,
+    "cold_100x_s": 45,
+    "cold_100x_rss_gib": 2.5,
+    "cold_to_reference_100x": 10,
+    "unchanged_1x_s": 1,
+    "cold_1x_s": 20,
     "gate_share_100x": 0.25,
     "backfill_to_cold": 2,
     # per map: wall time of all maps over their count, both cores in use

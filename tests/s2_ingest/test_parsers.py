@@ -301,22 +301,27 @@ def test_csv_reader_numbers_records_and_notes_the_ones_that_do_not_fit() -> None
     assert lenient[parsing.SHAPE].null_count() == 3
 
 
+WELL_FORMED = ["x\ny", None, None, "q"]
+
+
 @pytest.mark.parametrize(
-    "content",
+    ("content", "second"),
     [
-        b'a,b,c\n1,"x\ny",3\n2,,\n3,"",\n4,q,r\n',  # empty last cells: read by DuckDB
-        b'\xef\xbb\xbfa,b,c\r\n1,"x\ny",3\r\n2,,\r\n3,"",\r\n4,q,r\r\n',  # BOM, CRLF
-        b'a,b,c\n1,"x\ny",3\n2,,\n3,"",\n4,q,r',  # no newline at the end
+        (b'a,b,c\n1,"x\ny",3\n2,,\n3,"",\n4,q,r\n', WELL_FORMED),  # empty last cells
+        (b'\xef\xbb\xbfa,b,c\r\n1,"x\ny",3\r\n2,,\r\n3,"",\r\n4,q,r\r\n', WELL_FORMED),  # BOM
+        (b'a,b,c\n1,"x\ny",3\n2,,\n3,"",\n4,q,r', WELL_FORMED),  # no newline at the end
+        (b'a,"b,x",c\n1,"x\ny",3\n2,,\n3,",",\n4,q,r\n', ["x\ny", None, ",", "q"]),  # quoted ","
     ],
 )
-def test_csv_reader_paths_agree_on_well_formed_files(content: bytes) -> None:
-    frame = parsing.read_csv_strings("s", "f.csv", content, ["a", "b", "c"])
-    assert frame[parsing.ROW].to_list() == [1, 2, 3, 4]
-    assert frame["b"].to_list() == ["x\ny", None, None, "q"]
-    assert frame["c"].to_list() == ["3", None, None, "r"]
-    assert frame[parsing.SHAPE].null_count() == 4
-    natively = parsing.read_csv_strings("s", "f.csv", content.replace(b",\r", b",0\r"), ["a"])
+def test_csv_reader_paths_agree_on_well_formed_files(content, second, monkeypatch) -> None:
+    columns = parsing._header("s", "f.csv", content, ",")
+    natively = parsing.read_csv_strings("s", "f.csv", content, columns)
     assert natively[parsing.ROW].to_list() == [1, 2, 3, 4]
+    assert natively[columns[1]].to_list() == second
+    assert natively["c"].to_list() == ["3", None, None, "r"]
+    assert natively[parsing.SHAPE].null_count() == 4
+    monkeypatch.setattr(parsing, "_read_natively", lambda content, delimiter: None)
+    assert parsing.read_csv_strings("s", "f.csv", content, columns).equals(natively)
 
 
 def test_csv_reader_names_the_line_of_an_unterminated_quote() -> None:
