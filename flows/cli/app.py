@@ -157,6 +157,19 @@ def _print_headline(result, figures: dict, elapsed: float, current: Path) -> Non
 
 
 @app.command()
+def init(
+    source_dir: SourceDir = None,
+    warehouse: Warehouse = None,
+) -> None:
+    """Remember settings for this project in toll.toml: every later command, worker and
+    deployment started here reads them (flags and TOLL_* variables still override)."""
+    from flows.config import remember
+
+    path, held = remember(source_dir=source_dir, warehouse=warehouse)
+    console.print(f"{path}: " + (", ".join(f"{k} = {v}" for k, v in held.items()) or "defaults"))
+
+
+@app.command()
 def backfill(
     start: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="First day (ISO).")],
     end: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="Last day (ISO).")],
