@@ -91,8 +91,15 @@ def run(
     store = Store.at(settings.warehouse)
     err.print(f"toll: nightly run, sources from {where}, warehouse {store}")
     started = time.monotonic()
+    from flows.warehouse.snapshots import read_pin
+
+    if pin := read_pin(store):
+        err.print(
+            f"toll: current is pinned to snapshot {pin['snapshot']} by `toll rollback`: "
+            "nothing is fetched or published until `toll rollback --release`"
+        )
     try:
-        same = None if rebuild else standing_snapshot(settings, store)
+        same = None if rebuild or pin else standing_snapshot(settings, store)
         if same is not None:
             from flows.pipeline.run import RunResult
 
@@ -328,12 +335,26 @@ def rollback(
         str | None, typer.Argument(help="Snapshot id (default: the one before the current).")
     ] = None,
     warehouse: Warehouse = None,
+    pin: Annotated[
+        bool, typer.Option(help="Keep it current: runs publish nothing until released.")
+    ] = True,
+    release: Annotated[
+        bool, typer.Option("--release", help="Release the pin; the next run publishes again.")
+    ] = False,
 ) -> None:
-    """Make an earlier published snapshot current (one atomic switch)."""
+    """Make an earlier published snapshot current (one atomic switch) and pin it there."""
+    from flows.s5_publish.snapshots import release as release_pin
     from flows.s5_publish.snapshots import rollback as roll_back
 
-    target = roll_back(_store(warehouse), snapshot)
+    store = _store(warehouse)
+    if release:
+        pin = release_pin(store)
+        console.print(f"released the pin on {pin['snapshot']}" if pin else "nothing was pinned")
+        return
+    target = roll_back(store, snapshot, pin=pin)
     console.print(f"current is now snapshot {target.name}")
+    if pin:
+        console.print("  pinned: runs publish nothing until `toll rollback --release`")
 
 
 @app.command()

@@ -30,7 +30,7 @@ from flows.s4_gate.quarantine import new_run_id, record_new_rejects
 from flows.s4_gate.region_check import quarantine_unmapped_regions
 from flows.s4_gate.suites import blocking
 from flows.s5_publish.fingerprint import inputs_fingerprint, unchanged_snapshot
-from flows.s5_publish.snapshots import prune
+from flows.s5_publish.snapshots import Pinned, prune, refuse_if_pinned
 from flows.warehouse.database import work_database
 from flows.warehouse.layout import Warehouse
 from flows.warehouse.lock import warehouse_lock
@@ -80,6 +80,13 @@ def run_pipeline(settings: Settings, run_date: date, plan: RunPlan) -> State:
         get_run_logger().error("%s", exc)
         mark_run("gate-failed")
         return Failed(name=GateFailed.STATE, message=str(exc), data=exc)
+    except Pinned as exc:
+        # not a failure: an operator chose to hold this snapshot; the run says so and stops
+        get_run_logger().warning("%s", exc)
+        mark_run("pinned")
+        current = current_snapshot(Warehouse.at(settings.warehouse))
+        result = RunResult(plan.kind, str(current), 0, unchanged=True)
+        return Completed(name="Pinned", message=str(exc), data=result)
     mark_run(state.name.lower())
     return state
 
@@ -124,6 +131,7 @@ def _run(settings: Settings, run_date: date, plan: RunPlan) -> State:
     warehouse = Warehouse.at(settings.warehouse)
     catalogue = load_catalogue(settings.catalogue)
     with warehouse_lock(warehouse):
+        refuse_if_pinned(warehouse)
         base = current_snapshot(warehouse)
         if plan.merge is not None and base is None:
             raise TollError(
