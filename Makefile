@@ -17,8 +17,11 @@ $(BIN)/toll: pyproject.toml constraints.txt
 
 setup: $(BIN)/toll
 
+# `toll init` remembers the source folder in toll.toml, so the README's next commands
+# (backfill, report, workers) read the same sources without any variable set.
 run: setup
-	$(if $(SOURCE_DIR),TOLL_SOURCE_DIR=$(SOURCE_DIR)) $(BIN)/toll run
+	$(BIN)/toll init $(if $(SOURCE_DIR),--source-dir $(SOURCE_DIR))
+	$(BIN)/toll run
 
 demo: setup
 	$(BIN)/toll run --demo

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from prefect import flow
+from prefect.runtime import flow_run
 from prefect.states import State
 
 from flows.config import Settings, load_settings
@@ -27,9 +28,16 @@ from flows.pipeline.run import RunPlan, run_pipeline
 __all__ = ["BackfillRangeError", "backfill", "validate_range"]
 
 
+def _run_name() -> str:
+    # the range, and when the run was created: the same range backfilled twice is two runs
+    parameters = flow_run.parameters or {}
+    when = (flow_run.scheduled_start_time or datetime.now(UTC)).astimezone(UTC)
+    return f"backfill-{parameters.get('start')}..{parameters.get('end')}-{when:%Y%m%d-%H%M%S}"
+
+
 @flow(
     name="backfill",
-    flow_run_name="backfill-{start}..{end}",
+    flow_run_name=_run_name,
     log_prints=False,
     on_failure=[alert_on_failure],
 )

@@ -14,6 +14,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from flows.errors import ConfigError
+
 CONFIG_FILE_ENV = "TOLL_CONFIG"
 # What a setting feeds, kept with the field itself: `result` settings change published numbers
 # (recorded with every snapshot, part of its fingerprint, DuckDB variables the SQL reads);
@@ -103,7 +105,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_file = Path(os.environ.get(CONFIG_FILE_ENV, "toll.toml"))
+        toml_file = config_file()
         return (
             init_settings,
             env_settings,
@@ -122,6 +124,45 @@ class Settings(BaseSettings):
             for name, info in type(self).model_fields.items()
             if (info.json_schema_extra or {}).get("feeds") == what
         }
+
+
+def config_file() -> Path:
+    """The settings file of this project: `toll.toml` here, or the file TOLL_CONFIG names."""
+    return Path(os.environ.get(CONFIG_FILE_ENV, "toll.toml"))
+
+
+def remember(**values: object) -> tuple[Path, dict[str, object]]:
+    """Write settings into the project's settings file (other keys kept); returns what it holds.
+
+    What `make run` used (the local source folder, say) is then what every later command, worker
+    and deployment started from this folder uses, with no variable to set again."""
+    import toml
+
+    path = config_file()
+    try:
+        current = toml.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    except (OSError, toml.TomlDecodeError) as exc:
+        raise ConfigError(
+            f"settings file {path}: cannot read it ({exc}); fix or remove it"
+        ) from None
+    for key, value in values.items():
+        if value is None:
+            continue
+        if key not in Settings.model_fields:
+            raise ConfigError(f"settings file {path}: unknown setting {key!r}")
+        if key == "source_dir" and not Path(value).expanduser().is_dir():
+            raise ConfigError(f"source_dir {value}: no such folder (expected local copies)")
+        current[key] = str(Path(value).expanduser().resolve()) if isinstance(value, Path) else value
+    try:
+        Settings(**current)  # refuse what a run would refuse, before writing it
+    except ValueError as exc:
+        raise ConfigError(f"settings file {path}: {exc}") from None
+    path.write_text(
+        "# toll's settings for this project (`toll init`); TOLL_* variables and flags override.\n"
+        + toml.dumps(current),
+        encoding="utf-8",
+    )
+    return path, current
 
 
 def load_settings(**overrides: object) -> Settings:

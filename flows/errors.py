@@ -65,6 +65,11 @@ class GateFailed(TollError):
         self.failures = failures
 
 
+# One line per stage of a run ("fetched 10 sources: 3 new files"), shown by the CLI at INFO
+# while Prefect's own run logs stay at WARNING there.
+PROGRESS_LOGGER = "toll.progress"
+
+
 class HideTollErrorTracebacks(logging.Filter):
     """Log a TollError as its message only: it already says what went wrong and where.
 

@@ -11,14 +11,15 @@ from prefect.states import Completed, State
 from flows.config import Settings, load_settings
 from flows.ops.alerts import alert_on_failure
 from flows.ops.catchup import skip_message, superseded_by
-from flows.pipeline.run import RunPlan, run_pipeline
+from flows.pipeline.run import RunPlan, mark_run, run_pipeline
 
 
 def _run_name() -> str:
-    # the date the run is for: its run_date, else the day it was due (a late run keeps its day)
+    # the date the run is for (its run_date, else the day it was due: a late run keeps its day)
+    # and the time it was due, so that no two runs share a name
     given = (flow_run.parameters or {}).get("run_date")
-    when = flow_run.scheduled_start_time or datetime.now(UTC)
-    return f"nightly-{given or when.astimezone(UTC).date()}"
+    when = (flow_run.scheduled_start_time or datetime.now(UTC)).astimezone(UTC)
+    return f"nightly-{given or when.date()}-{when:%H%M%S}"
 
 
 @flow(
@@ -41,6 +42,7 @@ def nightly(
         if by is not None:
             message = skip_message(flow_run.scheduled_start_time, by)
             get_run_logger().info(message)
+            mark_run("skipped")
             return Completed(name="Skipped", message=message, data={"skipped": True, "by": by})
     plan = RunPlan(kind="nightly", title=f"nightly {run_date}", rebuild=rebuild)
     return run_pipeline(settings, run_date, plan)

@@ -17,11 +17,14 @@ from rich.console import Console
 from rich.table import Table
 
 from flows.config import load_settings
-from flows.errors import HideTollErrorTracebacks, TollError
+from flows.errors import PROGRESS_LOGGER, HideTollErrorTracebacks, TollError
 from flows.warehouse.layout import Warehouse as Store
 
+# Click's plain help: typer's rich help showed every flag as taking a value (`--json <bool>`).
 app = typer.Typer(
-    help="toll: defensible fact tables of Russian military losses.", no_args_is_help=True
+    help="toll: defensible fact tables of Russian military losses.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
 console = Console()
 err = Console(stderr=True)
@@ -30,6 +33,24 @@ SourceDir = Annotated[
     Path | None, typer.Option(help="Read sources from local copies (e.g. ../shared/data).")
 ]
 Warehouse = Annotated[Path | None, typer.Option(help="Warehouse folder (default ./warehouse).")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        from flows import __version__
+
+        console.print(f"toll {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """toll: defensible fact tables of Russian military losses."""
 
 
 @app.command()
@@ -39,7 +60,7 @@ def run(
     demo: Annotated[
         bool, typer.Option(help="Run on generated sample sources, into ./warehouse-demo.")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: AsJson = False,
     as_of: Annotated[
         datetime | None,
         typer.Option(
@@ -70,8 +91,15 @@ def run(
     store = Store.at(settings.warehouse)
     err.print(f"toll: nightly run, sources from {where}, warehouse {store}")
     started = time.monotonic()
+    from flows.warehouse.snapshots import read_pin
+
+    if pin := read_pin(store):
+        err.print(
+            f"toll: current is pinned to snapshot {pin['snapshot']} by `toll rollback`: "
+            "nothing is fetched or published until `toll rollback --release`"
+        )
     try:
-        same = None if rebuild else standing_snapshot(settings, store)
+        same = None if rebuild or pin else standing_snapshot(settings, store)
         if same is not None:
             from flows.pipeline.run import RunResult
 
@@ -87,10 +115,20 @@ def run(
     figures = headline(Path(result.snapshot))
     elapsed = time.monotonic() - started
     if as_json:
-        output = {**asdict(result), **figures, "seconds": elapsed}
-        console.print_json(json.dumps(output, default=str))
+        console.print_json(json.dumps(_run_json(result, figures, elapsed), default=str))
         return
     _print_headline(result, figures, elapsed, store.current_folder())
+
+
+def _run_json(result, figures: dict, elapsed: float) -> dict:
+    """A run's result for scripts: ids as ids, numbers as numbers, records as objects."""
+    output = {**asdict(result), **figures, "seconds": round(elapsed, 3)}
+    output["snapshot_path"] = output["snapshot"]
+    output["snapshot"] = Path(result.snapshot).name
+    week = figures.get("latest_complete_week")
+    if isinstance(week, list | tuple):
+        output["latest_complete_week"] = {"week_start": week[0], "named_deaths": week[1]}
+    return output
 
 
 def _print_headline(result, figures: dict, elapsed: float, current: Path) -> None:
@@ -126,6 +164,19 @@ def _print_headline(result, figures: dict, elapsed: float, current: Path) -> Non
 
 
 @app.command()
+def init(
+    source_dir: SourceDir = None,
+    warehouse: Warehouse = None,
+) -> None:
+    """Remember settings for this project in toll.toml: every later command, worker and
+    deployment started here reads them (flags and TOLL_* variables still override)."""
+    from flows.config import remember
+
+    path, held = remember(source_dir=source_dir, warehouse=warehouse)
+    console.print(f"{path}: " + (", ".join(f"{k} = {v}" for k, v in held.items()) or "defaults"))
+
+
+@app.command()
 def backfill(
     start: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="First day (ISO).")],
     end: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="Last day (ISO).")],
@@ -134,7 +185,7 @@ def backfill(
     ] = False,
     source_dir: SourceDir = None,
     warehouse: Warehouse = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Recompute the ISO weeks from START to END and republish them (locally or on a worker)."""
     from flows.backfill import validate_range
@@ -162,7 +213,9 @@ def backfill(
         result = backfill_flow(start=first, end=last, settings=settings)
     elapsed = time.monotonic() - started
     if as_json:
-        console.print_json(json.dumps({**asdict(result), "seconds": elapsed}))
+        output = {**asdict(result), "seconds": round(elapsed, 3)}
+        output["snapshot_path"], output["snapshot"] = result.snapshot, Path(result.snapshot).name
+        console.print_json(json.dumps(output))
         return
     weeks = result.weeks
     console.print(f"Published snapshot {Path(result.snapshot).name} in {elapsed:.1f} s")
@@ -172,7 +225,7 @@ def backfill(
 @app.command()
 def history(
     limit: Annotated[int, typer.Option(help="How many runs, newest first.")] = 20,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Recent nightly and backfill runs from the Prefect API: state, duration, rows, gate."""
     from flows.ops.operations import recent_runs
@@ -188,15 +241,15 @@ def history(
             r["state"],
             (r["started"] or "-")[:19],
             f"{r['seconds']:.1f}" if r["seconds"] is not None else "-",
-            r["rows_published"] or "-",
+            f"{r['rows_published']:,}" if r["rows_published"] is not None else "-",
             r["gate"] or "-",
-            r["message"][:70],
+            r["message"],  # wrapped by the table, never cut
         )
     console.print(table)
 
 
 @app.command()
-def sources(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def sources(as_json: AsJson = False) -> None:
     """List the declared sources and where each is read from."""
     from flows.s1_sources.catalogue import load_catalogue
 
@@ -223,12 +276,26 @@ def sources(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 
 
 @app.command()
-def snapshots(warehouse: Warehouse = None) -> None:
+def snapshots(warehouse: Warehouse = None, as_json: AsJson = False) -> None:
     """List published snapshots (newest last) with their run, time and gate result."""
     from flows.warehouse.snapshots import current_snapshot, list_snapshots
 
     store = _store(warehouse)
     current = current_snapshot(store)
+    if as_json:
+        listed = [
+            {
+                "snapshot": meta["snapshot"],
+                "published_at": meta["published_at"],
+                "run": meta.get("run", {}).get("flow_run_name"),
+                "tables": meta.get("tables", {}),
+                "gate": meta.get("gate", {}),
+                "current": bool(current and current.name == meta["snapshot"]),
+            }
+            for meta in list_snapshots(store)
+        ]
+        console.print_json(json.dumps(listed))
+        return
     table = Table("snapshot", "published at", "run", "gate", "current")
     for meta in list_snapshots(store):
         gate = meta["gate"]
@@ -268,12 +335,26 @@ def rollback(
         str | None, typer.Argument(help="Snapshot id (default: the one before the current).")
     ] = None,
     warehouse: Warehouse = None,
+    pin: Annotated[
+        bool, typer.Option(help="Keep it current: runs publish nothing until released.")
+    ] = True,
+    release: Annotated[
+        bool, typer.Option("--release", help="Release the pin; the next run publishes again.")
+    ] = False,
 ) -> None:
-    """Make an earlier published snapshot current (one atomic switch)."""
+    """Make an earlier published snapshot current (one atomic switch) and pin it there."""
+    from flows.s5_publish.snapshots import release as release_pin
     from flows.s5_publish.snapshots import rollback as roll_back
 
-    target = roll_back(_store(warehouse), snapshot)
+    store = _store(warehouse)
+    if release:
+        pin = release_pin(store)
+        console.print(f"released the pin on {pin['snapshot']}" if pin else "nothing was pinned")
+        return
+    target = roll_back(store, snapshot, pin=pin)
     console.print(f"current is now snapshot {target.name}")
+    if pin:
+        console.print("  pinned: runs publish nothing until `toll rollback --release`")
 
 
 @app.command()
@@ -330,7 +411,7 @@ def explain(
         str | None, typer.Option(help="Snapshot id (default: the current one).")
     ] = None,
     warehouse: Warehouse = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Where a published row's figures came from: models, raw files, rows, expectations."""
     from flows.lineage.explain import explain as explain_row
@@ -361,7 +442,7 @@ def diff(
         str | None, typer.Argument(help="Newer snapshot (default: the current one).")
     ] = None,
     warehouse: Warehouse = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Rows added, removed and changed per table between two snapshots, and why."""
     from flows.lineage.diff import diff_snapshots, render_markdown
@@ -381,8 +462,14 @@ def diff(
 
 
 def _store(warehouse: Path | None) -> Store:
-    """The warehouse a command reads: --warehouse, else the settings'."""
-    return Store.at(load_settings(warehouse=warehouse).warehouse)
+    """The warehouse a command reads (--warehouse, else the settings'); it must exist."""
+    store = Store.at(load_settings(warehouse=warehouse).warehouse)
+    if not store.exists():
+        raise TollError(
+            f"no warehouse at {store}: run `toll run` first, or point --warehouse (or "
+            "TOLL_WAREHOUSE, or `warehouse` in toll.toml) at one"
+        )
+    return store
 
 
 @app.command()
@@ -469,9 +556,16 @@ def server_deploy() -> None:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.WARNING)
+    # one format for every log line the CLI prints (Prefect's), and toll's own progress lines
+    logging.basicConfig(
+        level=logging.WARNING,
+        format="%(asctime)s.%(msecs)03d | %(levelname)-7s | %(name)s - %(message)s",
+        datefmt="%H:%M:%S",
+    )
     for handler in logging.getLogger().handlers:
         handler.addFilter(HideTollErrorTracebacks())
+    progress = logging.getLogger(PROGRESS_LOGGER)
+    progress.setLevel(logging.INFO)
     # Prefect's temporary server gets 20 s to start by default; on a busy 2-core machine it
     # took longer (a `toll run` ended in "Timed out while attempting to connect"), so allow more.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")

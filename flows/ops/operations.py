@@ -106,4 +106,5 @@ def _outcome(message: str, state: str | None) -> dict:
         gate = "not run"
     else:
         gate = ""
-    return {"rows_published": rows.group(1) if rows else "", "gate": gate}
+    published = int(rows.group(1).replace(",", "")) if rows else None
+    return {"rows_published": published, "gate": gate}

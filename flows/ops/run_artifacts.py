@@ -26,40 +26,54 @@ DOCS_KEY = "toll-data-docs"
 def summary_markdown(
     title: str, outcomes: list[SourceOutcome], checks: list[Check], snapshot: Path
 ) -> str:
-    """Sources fetched or skipped (sha256), rows per table, quarantine, gate per suite, figures."""
+    """Headline and what changed first; then the gate, rows per table and the sources (new files
+    listed with sha256, unchanged ones counted per source)."""
+    from flows.lineage.changes import CHANGES_MD
     from flows.s6_report.headline import headline
 
     meta = json.loads((snapshot / METADATA).read_text())
-    lines = [f"# toll {title}: snapshot `{snapshot.name}`", "", "## Sources", ""]
-    lines += ["| source | file | status | sha256 | rows | quarantined |", "|" + "---|" * 6]
-    quarantined = 0
-    for outcome in outcomes:
-        for f in outcome.files:
-            status = "fetched" if f.status == "new" else "skipped (unchanged)"
-            quarantined += f.rejected
-            lines.append(
-                f"| {outcome.source} | {f.file} | {status} | `{f.sha256[:12]}` | "
-                f"{f.rows if f.status == 'new' else '-'} | {f.rejected} |"
-            )
-    lines += ["", "## Rows published", "", "| table | rows |", "|---|---|"]
-    lines += [f"| {name} | {rows:,} |" for name, rows in meta.get("tables", {}).items()]
-    lines += ["", f"Rows quarantined by this run's parsing: {quarantined}", "", "## Gate", ""]
-    lines += ["| suite | expectations | failed errors | failed warnings |", "|---|---|---|---|"]
-    for suite, mine in _by_suite(checks).items():
-        errors = sum(not c.success and c.severity == "error" for c in mine)
-        warnings = sum(not c.success and c.severity == "warning" for c in mine)
-        lines.append(f"| {suite} | {len(mine)} | {errors} | {warnings} |")
-    for check in (c for c in checks if not c.success):
-        lines.append(f"- {check.severity}: {check.describe()}")
     figures = headline(snapshot)
-    lines += ["", "## Headline", "", f"- named deaths (vintage {figures['as_of']}): "]
-    lines[-1] += f"{figures['named_total']:,}"
+    lines = [f"# toll {title}: snapshot `{snapshot.name}`", "", "## Headline", ""]
+    lines.append(f"- named deaths (vintage {figures['as_of']}): {figures['named_total']:,}")
     for year, named in sorted(figures["named_by_year"].items()):
         lines.append(f"- {year}: {named:,} named")
     if "backfill" in meta:
         b = meta["backfill"]
         lines += ["", f"Backfill {b['start']}..{b['end']}: weeks {b['weeks'][0]}..{b['weeks'][1]}"]
         lines.append(f"rebuilt on top of snapshot `{b['based_on']}`")
+    changes = snapshot / CHANGES_MD
+    if changes.exists():
+        # the note's own title becomes a section of this summary
+        body = changes.read_text(encoding="utf-8").splitlines()
+        lines += ["", "## What changed since the last publish", *body[1:]]
+    failed = [c for c in checks if not c.success]
+    lines += ["", "## Gate", ""]
+    lines.append(
+        f"{len(checks)} expectations: {sum(c.severity == 'error' for c in failed)} failed errors, "
+        f"{sum(c.severity == 'warning' for c in failed)} warnings"
+    )
+    lines += [f"- {c.severity}: {c.describe()}" for c in failed]
+    lines += ["", "| suite | expectations | failed errors | failed warnings |", "|---|---|---|---|"]
+    for suite, mine in _by_suite(checks).items():
+        errors = sum(not c.success and c.severity == "error" for c in mine)
+        warnings = sum(not c.success and c.severity == "warning" for c in mine)
+        lines.append(f"| {suite} | {len(mine)} | {errors} | {warnings} |")
+    lines += ["", "## Rows published", "", "| table | rows |", "|---|---|"]
+    lines += [f"| {name} | {rows:,} |" for name, rows in meta.get("tables", {}).items()]
+    quarantined = sum(f.rejected for o in outcomes for f in o.files)
+    lines += ["", "## Sources", "", f"Rows quarantined by this run's parsing: {quarantined}", ""]
+    lines += ["| source | file | status | sha256 | rows | quarantined |", "|" + "---|" * 6]
+    for outcome in outcomes:
+        for f in outcome.new:
+            lines.append(
+                f"| {outcome.source} | {f.file} | fetched | `{f.sha256[:12]}` | {f.rows} | "
+                f"{f.rejected} |"
+            )
+        unchanged = len(outcome.files) - len(outcome.new)
+        if unchanged:
+            lines.append(
+                f"| {outcome.source} | {unchanged} file(s) | unchanged (not parsed again) | | | |"
+            )
     return "\n".join(lines)
 
 

@@ -7,6 +7,7 @@ merges its partitions into the current snapshot's).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -14,10 +15,11 @@ from pathlib import Path
 
 import duckdb
 from prefect import get_run_logger
+from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, State
 
 from flows.config import Settings
-from flows.errors import GateFailed, TollError
+from flows.errors import PROGRESS_LOGGER, GateFailed, TollError
 from flows.lineage.changes import changes_artifact
 from flows.ops.run_artifacts import completion_message, publish_run_artifacts
 from flows.pipeline.tasks import build_task, fetch_task, publish_task, report_task, validate_task
@@ -28,7 +30,7 @@ from flows.s4_gate.quarantine import new_run_id, record_new_rejects
 from flows.s4_gate.region_check import quarantine_unmapped_regions
 from flows.s4_gate.suites import blocking
 from flows.s5_publish.fingerprint import inputs_fingerprint, unchanged_snapshot
-from flows.s5_publish.snapshots import prune
+from flows.s5_publish.snapshots import Pinned, prune, refuse_if_pinned
 from flows.warehouse.database import work_database
 from flows.warehouse.layout import Warehouse
 from flows.warehouse.lock import warehouse_lock
@@ -71,11 +73,57 @@ def run_pipeline(settings: Settings, run_date: date, plan: RunPlan) -> State:
 
     A failed gate ends the run in a Failed state named `GateFailed` (calling the flow still
     raises the GateFailed error)."""
+    mark_run(None, plan)
     try:
-        return _run(settings, run_date, plan)
+        state = _run(settings, run_date, plan)
     except GateFailed as exc:
         get_run_logger().error("%s", exc)
+        mark_run("gate-failed")
         return Failed(name=GateFailed.STATE, message=str(exc), data=exc)
+    except Pinned as exc:
+        # not a failure: an operator chose to hold this snapshot; the run says so and stops
+        get_run_logger().warning("%s", exc)
+        mark_run("pinned")
+        current = current_snapshot(Warehouse.at(settings.warehouse))
+        result = RunResult(plan.kind, str(current), 0, unchanged=True)
+        return Completed(name="Pinned", message=str(exc), data=result)
+    mark_run(state.name.lower())
+    return state
+
+
+progress = logging.getLogger(PROGRESS_LOGGER)
+
+# A run's outcome is its state's name (the UI's run list shows it) and a tag (to filter on).
+PUBLISHED, UNCHANGED = "Published", "Unchanged"
+
+
+def mark_run(outcome: str | None, plan: RunPlan | None = None) -> None:
+    """Tag the flow run however it was started: toll, its kind, its range, and its outcome."""
+    if flow_run.id is None:
+        return
+    tags = ["toll"]
+    if plan is not None:
+        tags.append(plan.kind)
+        if plan.weeks is not None:
+            tags.append(f"range:{plan.extra.get('start')}..{plan.extra.get('end')}")
+    if outcome:
+        tags.append(outcome)
+    try:
+        from prefect import get_client
+
+        with get_client(sync_client=True) as client:
+            run = client.read_flow_run(flow_run.id)
+            merged = list(dict.fromkeys([*run.tags, *tags]))
+            if merged != list(run.tags):
+                client.update_flow_run(flow_run.id, tags=merged)
+    except Exception as exc:  # noqa: BLE001 - a tag must never fail a run
+        get_run_logger().warning("could not tag the run: %s", exc)
+
+
+def run_id_for(fetched_at: datetime) -> str:
+    """The one id of a run, shown everywhere (history, quarantine, Data Docs, snapshot): the
+    flow run's name; a stamp when there is no flow run."""
+    return flow_run.name or new_run_id(fetched_at)
 
 
 def _run(settings: Settings, run_date: date, plan: RunPlan) -> State:
@@ -83,6 +131,7 @@ def _run(settings: Settings, run_date: date, plan: RunPlan) -> State:
     warehouse = Warehouse.at(settings.warehouse)
     catalogue = load_catalogue(settings.catalogue)
     with warehouse_lock(warehouse):
+        refuse_if_pinned(warehouse)
         base = current_snapshot(warehouse)
         if plan.merge is not None and base is None:
             raise TollError(
@@ -96,7 +145,14 @@ def _run(settings: Settings, run_date: date, plan: RunPlan) -> State:
             for source in plan.select(catalogue).values()
         ]
         new_files = sum(len(o.new) for o in outcomes)
-        run_id = new_run_id(fetched_at)
+        files = sum(len(o.files) for o in outcomes)
+        progress.info(
+            "fetched %d source(s): %d new file(s) parsed, %d unchanged",
+            len(outcomes),
+            new_files,
+            files - new_files,
+        )
+        run_id = run_id_for(fetched_at)
         if quarantined := record_new_rejects(warehouse, run_id, outcomes):
             logger.warning("%d row(s) quarantined: see `toll quarantine %s`", quarantined, run_id)
         fingerprint = None
@@ -110,7 +166,7 @@ def _run(settings: Settings, run_date: date, plan: RunPlan) -> State:
                 logger.info(message)
                 changes_artifact(same, rebuilt=False)
                 result = RunResult(plan.kind, str(same), new_files, unchanged=True)
-                return Completed(message=message, data=result)
+                return Completed(name=UNCHANGED, message=message, data=result)
             if new_files == 0:
                 logger.info(
                     "no source changed: nothing parsed again; rebuilding from the raw layer"
@@ -119,12 +175,20 @@ def _run(settings: Settings, run_date: date, plan: RunPlan) -> State:
         rebuilt: dict[str, int] = {}
         with work_database(warehouse, fetched_at) as con:
             models = build_task(con, settings, warehouse, catalogue)
+            progress.info("built %d models", len(models))
             if unmapped := quarantine_unmapped_regions(con, warehouse, run_id):
                 logger.warning("%d unknown region spelling(s) quarantined", unmapped)
             if plan.merge is not None:
                 rebuilt = plan.merge(con, models, base)
             checks = validate_task(con, settings, warehouse, catalogue, run_date, run_id)
             failed = blocking(checks)
+            warned = sum(not c.success and c.severity == "warning" for c in checks)
+            progress.info(
+                "gate: %d expectations, %d failed error(s), %d warning(s)",
+                len(checks),
+                len(failed),
+                warned,
+            )
             if failed:
                 raise GateFailed([c.describe() for c in failed])
             sources = sources_in_use(warehouse, catalogue, settings.as_of)
@@ -147,5 +211,6 @@ def _run(settings: Settings, run_date: date, plan: RunPlan) -> State:
         weeks = (plan.weeks[0].isoformat(), plan.weeks[1].isoformat())
         message += f"; weeks {weeks[0]}..{weeks[1]} rebuilt"
     logger.info("published %s", snapshot)
+    progress.info("published snapshot %s", snapshot.name)
     result = RunResult(plan.kind, str(snapshot), new_files, weeks=weeks, rebuilt_rows=rebuilt)
-    return Completed(message=message, data=result)
+    return Completed(name=PUBLISHED, message=message, data=result)

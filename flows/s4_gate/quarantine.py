@@ -63,7 +63,8 @@ def new_run_id(now: datetime | None = None) -> str:
 
 
 def run_folder(warehouse: Warehouse | Path, run_id: str) -> Path:
-    if not _RUN_ID.match(run_id) or ".." in run_id:
+    # no '/', and never '.' or '..' (the first character is a letter or digit): one folder name
+    if not _RUN_ID.match(run_id):
         raise TollError(f"quarantine run id {run_id!r}: expected letters, digits, '_.:-' only")
     return as_warehouse(warehouse).quarantine_folder(run_id)
 
@@ -175,7 +176,9 @@ def list_runs(warehouse: Warehouse | Path) -> list[str]:
     root = warehouse.quarantine_folder()
     if not root.is_dir():
         return []
-    return sorted(p.name for p in root.iterdir() if p.is_dir() and any(p.glob("*.parquet")))
+    # run ids are flow run names (nightly-..., backfill-...): order by when they were written
+    found = [p for p in root.iterdir() if p.is_dir() and any(p.glob("*.parquet"))]
+    return [p.name for p in sorted(found, key=lambda p: (p.stat().st_mtime_ns, p.name))]
 
 
 def read(

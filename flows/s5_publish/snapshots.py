@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flows.errors import TollError
-from flows.warehouse.layout import Warehouse
+from flows.warehouse.layout import Warehouse, as_warehouse
 from flows.warehouse.lock import warehouse_lock
 from flows.warehouse.snapshots import (
     current_snapshot,
@@ -18,12 +18,16 @@ from flows.warehouse.snapshots import (
     list_snapshots,
     point_current,
     previous,
+    read_pin,
     resolve,
+    set_pin,
 )
 
 
-def rollback(warehouse: Warehouse, snapshot: str | None = None) -> Path:
-    """Make `snapshot` (default: the one published before the current one) current."""
+def rollback(warehouse: Warehouse | Path, snapshot: str | None = None, pin: bool = True) -> Path:
+    """Make `snapshot` (default: the one published before the current one) current, and pin it
+    there: nightly runs and backfills leave it current until `release`."""
+    warehouse = as_warehouse(warehouse)
     with warehouse_lock(warehouse):
         if snapshot is None:
             snapshot = previous(warehouse)
@@ -31,7 +35,31 @@ def rollback(warehouse: Warehouse, snapshot: str | None = None) -> Path:
                 raise TollError(f"no snapshot older than the current one in {warehouse}")
         target = resolve(warehouse, snapshot)
         point_current(warehouse, target)
+        set_pin(warehouse, target.name if pin else None)
         return target
+
+
+def release(warehouse: Warehouse | Path) -> dict | None:
+    """Release a rollback's pin; returns the pin released (None when there was none)."""
+    warehouse = as_warehouse(warehouse)
+    with warehouse_lock(warehouse):
+        pin = read_pin(warehouse)
+        set_pin(warehouse, None)
+        return pin
+
+
+class Pinned(TollError):
+    """`current` is pinned by a rollback: a run must not move it."""
+
+
+def refuse_if_pinned(warehouse: Warehouse) -> None:
+    pin = read_pin(warehouse)
+    if pin is not None:
+        raise Pinned(
+            f"current is pinned to snapshot {pin['snapshot']} by `toll rollback` "
+            f"({pin['pinned_at']}); nothing was fetched or published. Release it with "
+            "`toll rollback --release` to let runs publish again"
+        )
 
 
 def prune(warehouse: Warehouse, keep: int) -> list[str]:

@@ -29,6 +29,7 @@ QUARANTINE = "quarantine"
 DOCS = "docs"
 REPORTS = "reports"
 LOCK = ".lock"
+PIN = "pinned.json"  # a rollback's pin: runs leave `current` where it is until released
 
 
 @dataclass(eq=False)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from flows.errors import TollError
 from flows.pipeline.crash_points import crash_point
-from flows.warehouse.layout import CURRENT, SNAPSHOTS, Warehouse, as_warehouse
+from flows.warehouse.layout import CURRENT, PIN, SNAPSHOTS, Warehouse, as_warehouse
 
 METADATA = "_snapshot.json"
 # Snapshot ids are UTC stamps such as 20261125T103000123456Z: anything else is not one of ours.
@@ -79,6 +79,28 @@ def previous(warehouse: Warehouse | Path, before: str | None = None) -> str | No
     known = [meta["snapshot"] for meta in list_snapshots(warehouse)]
     older = [s for s in known if before is None or s < before]
     return older[-1] if older else None
+
+
+def read_pin(warehouse: Warehouse | Path) -> dict | None:
+    """The pin a `toll rollback` set ({snapshot, pinned_at}), or None."""
+    warehouse = as_warehouse(warehouse)
+    try:
+        return json.loads(warehouse.storage.read_bytes(PIN))
+    except FileNotFoundError:
+        return None
+    except ValueError:
+        raise TollError(
+            f"warehouse {warehouse}: {PIN} is not valid JSON; remove it to release the pin"
+        ) from None
+
+
+def set_pin(warehouse: Warehouse, snapshot_id: str | None) -> None:
+    """Pin `current` at `snapshot_id` (None releases the pin)."""
+    if snapshot_id is None:
+        warehouse.storage.delete(PIN)
+        return
+    pin = {"snapshot": snapshot_id, "pinned_at": datetime.now(UTC).isoformat()}
+    warehouse.storage.write_bytes(PIN, json.dumps(pin).encode())
 
 
 def write_snapshot(warehouse: Warehouse, fill: Callable[[Path, str], None]) -> Path:

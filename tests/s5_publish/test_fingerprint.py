@@ -105,7 +105,8 @@ def test_unchanged_cli_run_does_not_start_the_flow(demo_baseline, tmp_path, monk
     assert result.exit_code == 0, result.output
     output = json.loads(result.stdout)
     assert output["unchanged"] is True and output["new_files"] == 0
-    assert output["snapshot"] == str((warehouse / "current").resolve())
+    current = (warehouse / "current").resolve()
+    assert output["snapshot"] == current.name and output["snapshot_path"] == str(current)
     # --rebuild always goes through the flow
     result = CliRunner().invoke(cli.app, [*args, "--rebuild"])
     assert result.exit_code == 1 and "the nightly flow ran" in str(result.exception)

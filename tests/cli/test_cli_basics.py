@@ -1,0 +1,52 @@
+"""The CLI's common behaviour: remembered settings, --version, --json, no warehouse."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from flows import __version__
+from flows.cli import app as cli
+
+
+def test_init_remembers_settings_for_later_commands(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TOLL_SOURCE_DIR", raising=False)
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    result = CliRunner().invoke(cli.app, ["init", "--source-dir", str(sources)])
+    assert result.exit_code == 0, result.output
+    from flows.config import load_settings
+
+    assert load_settings().source_dir == sources.resolve()
+    # a second init keeps what the first wrote
+    result = CliRunner().invoke(cli.app, ["init", "--warehouse", str(tmp_path / "wh")])
+    assert result.exit_code == 0, result.output
+    settings = load_settings()
+    assert settings.source_dir == sources.resolve() and settings.warehouse == tmp_path / "wh"
+    refused = CliRunner().invoke(cli.app, ["init", "--source-dir", str(tmp_path / "missing")])
+    assert refused.exit_code == 1 and "no such folder" in str(refused.exception)
+
+
+def test_version_and_flags_shown_as_flags():
+    result = CliRunner().invoke(cli.app, ["--version"])
+    assert result.exit_code == 0 and result.output.strip() == f"toll {__version__}"
+    shown = CliRunner().invoke(cli.app, ["snapshots", "--help"]).output
+    assert "--json" in shown and "<bool>" not in shown
+
+
+def test_a_missing_warehouse_is_one_clear_error(tmp_path):
+    result = CliRunner().invoke(cli.app, ["snapshots", "--warehouse", str(tmp_path / "none")])
+    assert result.exit_code == 1
+    assert "no warehouse at" in str(result.exception)
+
+
+def test_snapshots_json_is_typed(demo_baseline):
+    _, warehouse = demo_baseline
+    result = CliRunner().invoke(cli.app, ["snapshots", "--warehouse", str(warehouse), "--json"])
+    assert result.exit_code == 0, result.output
+    (snapshot,) = json.loads(result.stdout)
+    assert snapshot["current"] is True
+    assert all(isinstance(n, int) for n in snapshot["tables"].values())
+    assert snapshot["run"].startswith("nightly-")
