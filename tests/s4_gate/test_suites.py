@@ -47,6 +47,15 @@ def test_every_expectation_has_a_severity_a_check_name_and_a_description():
             assert len(description.split()) >= 4, f"{where} has no description"
 
 
+def test_sql_checks_live_in_sql_files_not_in_the_json_suites():
+    for path in sorted(gate.EXPECTATIONS_DIR.glob("*.json")):
+        spec = json.loads(path.read_text(encoding="utf-8"))
+        inline = [
+            e["meta"].get("check") for e in spec["expectations"] if e["type"] == gate.SQL_CHECK
+        ]
+        assert inline == [], f"{path.name}: move {inline} to {path.stem}/<check>.sql"
+
+
 @pytest.mark.parametrize("path", SQL_CHECKS, ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_every_sql_check_has_its_header_and_one_query(path):
     text = path.read_text(encoding="utf-8")
