@@ -29,6 +29,10 @@ class ModelFailed(TollError, ValueError):
     """A SQL model stopped the build: a data check inside it (DuckDB `error()`) or a bad query."""
 
 
+class SuiteError(TollError, ValueError):
+    """An expectation suite or SQL check in expectations/ that the gate cannot load or run."""
+
+
 class SourceUnavailable(TollError):
     def __init__(self, source: str, url: str, reason: str) -> None:
         super().__init__(

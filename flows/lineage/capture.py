@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from flows.config import Settings
+from flows.errors import ModelFailed
 from flows.s1_sources.catalogue import load_catalogue
 from flows.s3_build.models import SQL_DIR, Model
 from flows.s4_gate.suites import Check
@@ -237,8 +238,9 @@ def row_counts(con: duckdb.DuckDBPyConnection, models: list[Model]) -> pa.Table:
             try:
                 parts.append(con.sql(sql).to_arrow_table())
             except duckdb.Error as exc:
-                raise ValueError(
-                    f"{model.path.name}: '-- rows from {upstream}: {predicate}' failed: {exc}"
+                raise ModelFailed(
+                    f"{model.path.name}: '-- rows from {upstream}: {predicate}' failed: {exc}; "
+                    f"expected a condition on columns of {upstream} and {model.name}"
                 ) from exc
     schema = pa.schema(
         [

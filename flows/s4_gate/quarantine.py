@@ -94,7 +94,10 @@ def to_frame(
         return pl.DataFrame(schema=SCHEMA)
     missing = [c for c in ("source", "reason") if c not in frame.columns]
     if missing:
-        raise ValueError(f"quarantine rows need columns {missing}")
+        raise TollError(
+            f"quarantine of run {run_id}: rows without column(s) {', '.join(missing)}; expected "
+            "every row to name its source and the reason it was set aside"
+        )
     defaults = {"run_id": run_id, "recorded_at": now, "stage": "parse", "expectation": "parse"}
     columns = []
     for name, dtype in SCHEMA.items():

@@ -1,9 +1,19 @@
 """The quality gate: Great Expectations suites from `expectations/`, pushed down to DuckDB SQL.
 
-Each expectation carries `meta.severity`: `error` blocks publish, `warning` is reported.
+A suite is `expectations/<suite>.json` (its table, layer and column expectations, GX's own
+format) plus one file per SQL check in `expectations/<suite>/<check>.sql`: a header of
+`-- field: value` lines (a value continues on `--` lines indented by 4 or more spaces), then
+the query, which selects the rows that break the check (`{batch}` is the suite's table):
+  -- severity: error | warning        (`error` blocks publish, `warning` is reported)
+  -- check: the file's name           (a short name of what is checked)
+  -- description: what it guarantees, and why
+  -- column: the column a failing row is quarantined by (optional)
+`load_suites` assembles both into GX suites: the JSON expectations, then the SQL checks as
+`unexpected_rows_expectation`s in file-name order.
+
 Thresholds come from settings (`gate_parameters`), never from the suites: column bounds use GX
-suite parameters (`{"$PARAMETER": name}`), SQL checks (`unexpected_rows_query`) name them as
-`$name`, substituted as SQL literals before GX sees the query.
+suite parameters (`{"$PARAMETER": name}`), SQL checks name them as `$name`, substituted as SQL
+literals before GX sees the query.
 
 A suite validates the table named by its `meta.table` (default: the suite's name). Suites of the
 raw and staging layers (`meta.layer`) also return their failing rows, by `file_sha256` and
@@ -22,6 +32,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from flows.errors import SuiteError
 from flows.warehouse.sql_names import quoted
 
 EXPECTATIONS_DIR = Path(__file__).resolve().parents[2] / "expectations"
@@ -29,6 +40,10 @@ SEVERITIES = ("error", "warning")
 ROW_LEVEL_LAYERS = ("raw", "staging")
 LINEAGE = ("file_sha256", "source_row")
 _PARAM = re.compile(r"\$([a-z][a-z0-9_]*)")
+SQL_CHECK = "unexpected_rows_expectation"
+SQL_HEADER = ("severity", "check", "description", "column")  # `column` is optional
+_FIELD = re.compile(r"^--\s*([a-z_]+)\s*:\s*(.*)$")
+_CONTINUED = re.compile(r"^--\s{4,}(\S.*)$")
 
 
 @dataclass(frozen=True)
@@ -63,8 +78,80 @@ class GateResult:
 
 
 def load_suites(folder: Path = EXPECTATIONS_DIR) -> dict[str, dict]:
+    """Every suite in `folder`: its JSON expectations, then its SQL checks (by file name)."""
+    suites = {}
+    for path in sorted(folder.glob("*.json")):
+        try:
+            spec = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise SuiteError(f"suite {path.name}: not valid JSON: {exc}") from None
+        if not isinstance(spec, dict) or not isinstance(spec.get("expectations"), list):
+            raise SuiteError(f"suite {path.name}: expected an object with an 'expectations' list")
+        checks = sorted((folder / path.stem).glob("*.sql"))
+        spec["expectations"] += [read_sql_check(p) for p in checks]
+        suites[path.stem] = spec
+    folders = (p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    for orphan in sorted(p for p in folders if p.name not in suites):
+        raise SuiteError(
+            f"SQL checks in {orphan.name}/ belong to no suite: expected {orphan.name}.json "
+            "(its table and layer) beside the folder"
+        )
+    return suites
+
+
+def parse_sql_check(text: str, name: str = "check") -> tuple[dict[str, str], str]:
+    """A SQL check's header fields (continuation lines joined by one space) and its query."""
+    fields: dict[str, str] = {}
+    current = None
+    lines = text.splitlines()
+    body = len(lines)
+    for number, line in enumerate(lines):
+        if not line.startswith("--"):
+            body = number
+            break
+        if current is not None and (more := _CONTINUED.match(line)):
+            fields[current] = f"{fields[current]} {more.group(1).strip()}"
+        elif match := _FIELD.match(line):
+            current = match.group(1)
+            if current not in SQL_HEADER:
+                raise SuiteError(
+                    f"SQL check {name}: unknown header field '{current}' "
+                    f"(expected one of {', '.join(SQL_HEADER)})"
+                )
+            if current in fields:
+                raise SuiteError(f"SQL check {name}: header field '{current}' given twice")
+            fields[current] = match.group(2).strip()
+        else:
+            raise SuiteError(
+                f"SQL check {name}, line {number + 1}: expected a '-- field: value' header line "
+                f"or a continuation indented by 4 spaces, got {line!r}"
+            )
+    return fields, "\n".join(lines[body:]).strip()
+
+
+def read_sql_check(path: Path) -> dict:
+    """One `expectations/<suite>/<check>.sql` as the GX expectation it stands for."""
+    name = f"{path.parent.name}/{path.name}"
+    fields, query = parse_sql_check(path.read_text(encoding="utf-8"), name)
+    missing = [f for f in ("severity", "check", "description") if not fields.get(f)]
+    if missing:
+        raise SuiteError(f"SQL check {name}: header without {', '.join(missing)}")
+    if fields["severity"] not in SEVERITIES:
+        raise SuiteError(
+            f"SQL check {name}: severity '{fields['severity']}', expected error or warning"
+        )
+    if fields["check"] != path.stem:
+        raise SuiteError(f"SQL check {name}: check '{fields['check']}', expected {path.stem}")
+    if not query:
+        raise SuiteError(f"SQL check {name}: no query after the header")
+    meta = {"severity": fields["severity"], "check": fields["check"]}
+    if fields.get("column"):
+        meta["column"] = fields["column"]
     return {
-        p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))
+        "type": SQL_CHECK,
+        "kwargs": {"unexpected_rows_query": query},
+        "meta": meta,
+        "description": fields["description"],
     }
 
 
@@ -86,14 +173,20 @@ def sql_literal(value: object) -> str:
         return "'" + value.replace("'", "''") + "'"
     if isinstance(value, list | tuple):
         return "[" + ", ".join(sql_literal(v) for v in value) + "]"
-    raise TypeError(f"gate parameter of type {type(value).__name__} cannot go into SQL")
+    raise SuiteError(
+        f"gate parameter of type {type(value).__name__} cannot go into SQL: expected a number, "
+        "date, string or a list of them"
+    )
 
 
 def render_query(query: str, parameters: dict[str, object]) -> str:
     def substitute(match: re.Match) -> str:
         name = match.group(1)
         if name not in parameters:
-            raise KeyError(f"gate parameter ${name} is not set (known: {sorted(parameters)})")
+            raise SuiteError(
+                f"a SQL check reads gate parameter ${name}, which is not set: expected one of "
+                f"{', '.join('$' + p for p in sorted(parameters))} (see gate_parameters)"
+            )
         return sql_literal(parameters[name])
 
     return _PARAM.sub(substitute, query)
@@ -215,9 +308,7 @@ def _check(suite: str, layer: str, item) -> Check:
     result = item.result or {}
     unexpected = result.get("unexpected_count")
     if unexpected is None and isinstance(result.get("observed_value"), int):
-        unexpected = (
-            result["observed_value"] if config.type == "unexpected_rows_expectation" else None
-        )
+        unexpected = result["observed_value"] if config.type == SQL_CHECK else None
     return Check(
         suite=suite,
         expectation=config.type,
@@ -269,6 +360,11 @@ def _resolve(kwargs: dict, params: dict[str, object]) -> dict:
     out = {}
     for key, value in kwargs.items():
         if isinstance(value, dict) and "$PARAMETER" in value:
+            if value["$PARAMETER"] not in params:
+                raise SuiteError(
+                    f"an expectation reads gate parameter {value['$PARAMETER']!r}, which is not "
+                    f"set: expected one of {', '.join(sorted(params))} (see gate_parameters)"
+                )
             value = params[value["$PARAMETER"]]
         out[key] = value
     return out
@@ -284,7 +380,7 @@ def failing_rows(
     kwargs = config.kwargs
     column = kwargs.get("column") or (config.meta or {}).get("column")
     reason = config.description or (config.meta or {}).get("description") or config.type
-    if config.type == "unexpected_rows_expectation":
+    if config.type == SQL_CHECK:
         query = kwargs["unexpected_rows_query"].replace("{batch}", quoted(table))
         select = f"select * from ({query})"
     else:

@@ -107,3 +107,8 @@ def test_nightly_quarantines_rows_that_do_not_parse(tmp_path):
     frame = q.read(settings.warehouse, source="official_claims")
     assert frame.select("row", "column", "value").rows() == [(3, "personnel", "many")]
     assert frame["file_sha256"][0] == hashlib.sha256(claims.read_bytes()).hexdigest()
+
+
+def test_rows_without_source_or_reason_are_refused_by_name(tmp_path):
+    with pytest.raises(TollError, match="rows without column\\(s\\) reason; expected every row"):
+        q.record(tmp_path, "20260103T000000Z", [{"source": "a", "row": 1}])

@@ -148,7 +148,7 @@ REVIEWED = {
     ("flows/lineage/capture.py", "upstream"): "checked with identifier() just before",
     ("flows/lineage/capture.py", "condition"): "a model's '-- rows from' comment (code), names quoted()",
     ("flows/s6_report/figures.py", "MIN_MONTHLY_KM2"): "a numeric module constant",
-    ("flows/s4_gate/suites.py", "query"): "a suite's own SQL (expectations/*.json, code); thresholds go in"
+    ("flows/s4_gate/suites.py", "query"): "a suite's own SQL (expectations/, code); thresholds go in"
     " as typed, escaped literals (sql_literal)",
     ("flows/s4_gate/gate.py", "SHARE_TABLE"): "a module constant table name",
     ("flows/warehouse/raw_tables.py", "ORIGIN"): "a module constant column name",

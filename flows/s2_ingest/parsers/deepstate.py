@@ -147,8 +147,31 @@ def to_parsed(rows: list[dict]) -> Parsed:
 
 def measure_snapshot(source: str, file: str, content: bytes) -> dict:
     """The row of `parse_snapshot` as a plain dict (no Polars: safe in a forked worker)."""
+    snapshot, instant = _named_snapshot(source, file)
+    features = read_features(source, file, content)
+    layers, named = collect_layers(source, file, features)
+    map_format, occupied, grey = _occupied_and_grey(
+        source, file, snapshot, layers, named, len(features)
+    )
+    occupied_km2, grey_km2 = _measure(source, file, snapshot, occupied, grey, map_format)
+    return {
+        ROW: 1,
+        "snapshot": snapshot,
+        # naive UTC: no time zone setting of a reader can shift it
+        "snapshot_utc": instant.replace(tzinfo=None),
+        "map_format": map_format,
+        "occupied_km2": occupied_km2,
+        "grey_zone_km2": grey_km2,
+        "occupied_polygons": len(occupied),
+        "grey_zone_polygons": len(grey),
+        "outside_ukraine_polygons": len(layers.get(OUTSIDE_UKRAINE, [])),
+        "features": len(features),
+    }
+
+
+def _named_snapshot(source: str, file: str) -> tuple[str, datetime]:
     try:
-        snapshot, instant = snapshot_instant(file)
+        return snapshot_instant(file)
     except ValueError:
         raise SourceFormatError(
             source,
@@ -156,6 +179,10 @@ def measure_snapshot(source: str, file: str, content: bytes) -> dict:
             "file name",
             "<unix timestamp>.geojson or deepstatemap_data_YYYYMMDD.geojson (the as-of instant)",
         ) from None
+
+
+def read_features(source: str, file: str, content: bytes) -> list:
+    """The features of a GeoJSON FeatureCollection, gzipped or not (never empty)."""
     if content[:2] == b"\x1f\x8b":
         try:
             content = gzip.decompress(content)
@@ -172,7 +199,17 @@ def measure_snapshot(source: str, file: str, content: bytes) -> dict:
     features = document.get("features") if isinstance(document, dict) else None
     if not isinstance(features, list) or not features:
         raise SourceFormatError(source, file, "top level", "a GeoJSON FeatureCollection")
+    return features
 
+
+def collect_layers(
+    source: str, file: str, features: list
+) -> tuple[dict[str, list[shapely.Geometry]], bool]:
+    """The polygons of each layer, and whether the map names its layers (full-layer format).
+
+    Points carry no area and are skipped, and so are named features of no layer we measure. An
+    unnamed feature is the pre-filtered format's MultiPolygon, unless a named one came first.
+    """
     layers: dict[str, list[shapely.Geometry]] = {}
     named = False
     for position, feature in enumerate(features, start=1):
@@ -191,39 +228,64 @@ def measure_snapshot(source: str, file: str, content: bytes) -> dict:
         layer = layer_of(name) if name else (None if named else "prefiltered")
         if layer is None:
             continue
-        try:
-            shape = _shape(geom)
-        except (TypeError, ValueError, IndexError, AttributeError) as exc:
-            raise SourceFormatError(
-                source, file, f"feature {position} ({name!r}): {exc}", "polygon coordinates"
-            ) from None
-        # an emptied polygon would silently shrink the area; self-intersections are repaired
-        # (geometry.clean) because the published maps have them
-        if shape.is_empty:
-            raise SourceFormatError(
-                source,
-                file,
-                f"feature {position} ({name!r}): empty geometry",
-                "polygon coordinates",
-            )
+        shape = _feature_shape(source, file, position, name, geom)
         layers.setdefault(layer, []).append(shape)
+    return layers, named
 
-    if named:
-        map_format = FULL_LAYER
-        missing = [layer for layer in OCCUPIED_LAYERS if not layers.get(layer)]
-        if missing:
-            raise SourceFormatError(
-                source,
-                file,
-                f"snapshot {snapshot}: no polygon labelled {missing} among {len(features)} "
-                "features",
-                "the Occupied, Occupied Crimea and CADR and CALR layers (old or new label format)",
-            )
-        occupied = [g for layer in OCCUPIED_LAYERS for g in layers[layer]]
-        grey = layers.get(GREY_ZONE, [])
-    else:
-        map_format = PREFILTERED
-        occupied, grey = layers.get("prefiltered", []), []
+
+def _feature_shape(
+    source: str, file: str, position: int, name: str | None, geom: dict
+) -> shapely.Geometry:
+    try:
+        shape = _shape(geom)
+    except (TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise SourceFormatError(
+            source, file, f"feature {position} ({name!r}): {exc}", "polygon coordinates"
+        ) from None
+    # an emptied polygon would silently shrink the area; self-intersections are repaired
+    # (geometry.clean) because the published maps have them
+    if shape.is_empty:
+        raise SourceFormatError(
+            source,
+            file,
+            f"feature {position} ({name!r}): empty geometry",
+            "polygon coordinates",
+        )
+    return shape
+
+
+def _occupied_and_grey(
+    source: str,
+    file: str,
+    snapshot: str,
+    layers: dict[str, list[shapely.Geometry]],
+    named: bool,
+    features: int,
+) -> tuple[str, list[shapely.Geometry], list[shapely.Geometry]]:
+    """The map's format, its occupied polygons (all three layers) and its grey-zone polygons."""
+    if not named:
+        return PREFILTERED, layers.get("prefiltered", []), []
+    missing = [layer for layer in OCCUPIED_LAYERS if not layers.get(layer)]
+    if missing:
+        raise SourceFormatError(
+            source,
+            file,
+            f"snapshot {snapshot}: no polygon labelled {missing} among {features} features",
+            "the Occupied, Occupied Crimea and CADR and CALR layers (old or new label format)",
+        )
+    occupied = [g for layer in OCCUPIED_LAYERS for g in layers[layer]]
+    return FULL_LAYER, occupied, layers.get(GREY_ZONE, [])
+
+
+def _measure(
+    source: str,
+    file: str,
+    snapshot: str,
+    occupied: list[shapely.Geometry],
+    grey: list[shapely.Geometry],
+    map_format: str,
+) -> tuple[float, float | None]:
+    """Occupied km² (> 0) and, on full-layer maps, the grey zone's km² outside it."""
     try:
         occupied_area = geometry.union(occupied)
         occupied_km2 = geometry.area_km2(occupied_area)
@@ -241,16 +303,4 @@ def measure_snapshot(source: str, file: str, content: bytes) -> dict:
         raise SourceFormatError(
             source, file, f"snapshot {snapshot}: occupied area is {occupied_km2} km²", "> 0"
         )
-    return {
-        ROW: 1,
-        "snapshot": snapshot,
-        # naive UTC: no time zone setting of a reader can shift it
-        "snapshot_utc": instant.replace(tzinfo=None),
-        "map_format": map_format,
-        "occupied_km2": occupied_km2,
-        "grey_zone_km2": grey_km2,
-        "occupied_polygons": len(occupied),
-        "grey_zone_polygons": len(grey),
-        "outside_ukraine_polygons": len(layers.get(OUTSIDE_UKRAINE, [])),
-        "features": len(features),
-    }
+    return occupied_km2, grey_km2

@@ -1,0 +1,19 @@
+-- severity: error
+-- check: vintage_does_not_lower_past_weeks
+-- description: a new vintage lowers no past week by more than vintage_max_week_drop_share
+--     and vintage_max_week_drop_abs: names are added late but rarely withdrawn, so a large
+--     drop means a truncated or broken file
+with weeks as (
+    select as_of, date_trunc('week', "date") as week_start, sum(change) as named
+    from {batch}
+    group by all
+),
+
+compared as (
+    select *, lag(named) over (partition by week_start order by as_of) as before
+    from weeks
+)
+
+select * from compared
+where before is not null
+    and named < before * (1 - $vintage_max_week_drop_share) - $vintage_max_week_drop_abs
