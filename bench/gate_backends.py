@@ -8,7 +8,7 @@ layer and built with toll's own model runner into one DuckDB file. Then, per lay
 staging, marts by the suites' `meta.layer`), each run in its own process:
 
 - `sql`: as the gate runs today, GX's SQL backend pushed down to the build's DuckDB connection
-  (flows/gx_duckdb.py), every expectation of the suites;
+  (flows/s4_gate/gx_duckdb.py), every expectation of the suites;
 - `sql-portable`: the same without the expectations only SQL can run (UnexpectedRowsExpectation
   is a SQL query), so that it does the same work as `frames`;
 - `frames`: each table read with `con.table(t).to_arrow_table()`, turned into an Arrow-backed
@@ -49,8 +49,8 @@ def prepare(scale: float, out: Path, real_data: Path, seed: int, without_nowcast
     """Sources, raw layer and one built DuckDB file for `scale`; returns what was built."""
     from bench.generate import generate
     from flows.config import load_settings
-    from flows.ingest.collect import ingest_source
-    from flows.sources import load_catalogue
+    from flows.s1_sources.catalogue import load_catalogue
+    from flows.s2_ingest.collect import ingest_source
 
     folder = out / f"{scale:g}x"
     folder.mkdir(parents=True, exist_ok=True)
@@ -97,10 +97,10 @@ def prepare(scale: float, out: Path, real_data: Path, seed: int, without_nowcast
 
 
 def build(database: Path, settings, catalogue, without_nowcast: bool) -> tuple[list, list]:
-    """toll's models (flows/warehouse.py) into `database`; without the nowcast if asked."""
-    from flows.models import discover, run_macros, run_models, upstream
-    from flows.sql_names import identifier
-    from flows.warehouse import connect, register_raw_tables
+    """toll's models (flows/s3_build/runner.py) into `database`; without the nowcast if asked."""
+    from flows.s3_build.models import discover, run_macros, run_models, upstream
+    from flows.s3_build.runner import connect, register_raw_tables
+    from flows.warehouse.sql_names import identifier
 
     models = discover()
     skipped = []
@@ -135,8 +135,8 @@ def measure(database: Path, layer: str, backend: str, run_date: date) -> dict:
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     from flows.config import load_settings
-    from flows.gate import _as_datetime, _check, _prepare, load_suites, suite_table
-    from flows.quality import gate_parameters
+    from flows.s4_gate.gate import gate_parameters
+    from flows.s4_gate.suites import _as_datetime, _check, _prepare, load_suites, suite_table
 
     imported = time.perf_counter()
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
@@ -154,7 +154,7 @@ def measure(database: Path, layer: str, backend: str, run_date: date) -> dict:
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     held = None
     if backend.startswith("sql"):
-        from flows.gx_duckdb import add_duckdb_datasource
+        from flows.s4_gate.gx_duckdb import add_duckdb_datasource
 
         datasource, held = add_duckdb_datasource(context, con)
     else:

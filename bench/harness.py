@@ -187,7 +187,7 @@ def run_maps(days: int, args: argparse.Namespace) -> dict:
 def backfill_end(catalogue: Path | None, run_date: str | None) -> date:
     """The year backfilled ends at the newest dated input (a Mediazona vintage): the year with
     the most history to re-read, not the empty far future of the synthetic daily series."""
-    from flows.sources import load_catalogue
+    from flows.s1_sources.catalogue import load_catalogue
 
     dated = [f.as_of for s in load_catalogue(catalogue).values() for f in s.files if f.as_of]
     newest = max(dated, default=date.today())

@@ -1,7 +1,8 @@
 """Time spent in each kind of work inside a pipeline process, by wrapping the functions that do it.
 
-Install before importing the flows: a module that does `from flows.gate import run_gate` then
-gets the wrapped function. Names that do not exist (yet) are skipped.
+Install before importing the flows: a module that does
+`from flows.s4_gate.suites import run_gate` then gets the wrapped function. Names that do
+not exist (yet) are skipped.
 """
 
 from __future__ import annotations
@@ -15,23 +16,23 @@ from collections import defaultdict
 # (module, function, phase). Gate, geometry and backfill pieces change as other work lands;
 # several candidate names are listed and the missing ones ignored.
 PROBES = [
-    ("flows.ingest.collect", "ingest_source", "ingest"),
-    ("flows.warehouse", "build_models", "build"),
-    ("flows.gate", "run_gate", "gate"),
-    ("flows.gate", "validate", "gate"),
-    ("flows.publish", "publish", "publish"),
-    ("flows.geometry", "occupied_area_km2", "geometry"),
-    ("flows.geometry", "snapshot_area", "geometry"),
-    ("flows.ingest.deepstate", "parse_map", "geometry"),
-    ("flows.ingest.deepstate", "parse_snapshot", "geometry"),
-    ("flows.ingest.deepstate", "occupied_area_km2", "geometry"),
-    ("flows.quality", "run_quality_gate", "gate"),
+    ("flows.s2_ingest.collect", "ingest_source", "ingest"),
+    ("flows.s3_build.runner", "build_models", "build"),
+    ("flows.s4_gate.suites", "run_gate", "gate"),
+    ("flows.s4_gate.suites", "validate", "gate"),
+    ("flows.s5_publish.publish", "publish", "publish"),
+    ("flows.s2_ingest.parsers.geometry", "occupied_area_km2", "geometry"),
+    ("flows.s2_ingest.parsers.geometry", "snapshot_area", "geometry"),
+    ("flows.s2_ingest.parsers.deepstate", "parse_map", "geometry"),
+    ("flows.s2_ingest.parsers.deepstate", "parse_snapshot", "geometry"),
+    ("flows.s2_ingest.parsers.deepstate", "occupied_area_km2", "geometry"),
+    ("flows.s4_gate.gate", "run_quality_gate", "gate"),
     # many maps are measured in worker processes: time the pool from here, maps only
-    ("flows.ingest.parallel", "parse_many", "geometry"),
+    ("flows.s2_ingest.parallel", "parse_many", "geometry"),
 ]
 # phase -> which calls count, for functions shared by several kinds of work
 ONLY_WHEN = {
-    "flows.ingest.parallel.parse_many": lambda args, kwargs: (
+    "flows.s2_ingest.parallel.parse_many": lambda args, kwargs: (
         kwargs.get("format_name", args[0] if args else None) == "deepstate_geojson"
     ),
 }

@@ -66,7 +66,7 @@ def _pipeline(args: argparse.Namespace) -> dict:
     )
     if args.kind == "nightly":
         # as `toll run` does: an unchanged local run is decided before Prefect starts
-        from flows.fingerprint import standing_snapshot
+        from flows.s5_publish.fingerprint import standing_snapshot
 
         if (same := standing_snapshot(settings)) is not None:
             return {

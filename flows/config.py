@@ -15,6 +15,11 @@ from pydantic_settings import (
 )
 
 CONFIG_FILE_ENV = "TOLL_CONFIG"
+# What a setting feeds, kept with the field itself: `result` settings change published numbers
+# (recorded with every snapshot, part of its fingerprint, DuckDB variables the SQL reads);
+# `gate` settings are thresholds the suites read as `$name`.
+RESULT = {"feeds": "result"}
+GATE = {"feeds": "gate"}
 
 
 class Settings(BaseSettings):
@@ -32,7 +37,7 @@ class Settings(BaseSettings):
     verify_checksums: bool = True
     # Build the tables as the data stood on this date: only raw files (vintages) whose as-of
     # date is on or before it. Unset means everything fetched so far.
-    as_of: date | None = None
+    as_of: date | None = Field(None, json_schema_extra=RESULT)
 
     # A failed nightly or backfill run POSTs a JSON alert here (Slack-style `text` + fields).
     alert_webhook: str | None = None
@@ -42,47 +47,47 @@ class Settings(BaseSettings):
     http_backoff_seconds: float = Field(0.5, ge=0)  # first wait; doubles up to 8 s
 
     # Share of names that reach the public lists (BBC/Mediazona's 45-65%).
-    coverage_low: float = Field(0.45, gt=0, le=1)
-    coverage_high: float = Field(0.65, gt=0, le=1)
+    coverage_low: float = Field(0.45, gt=0, le=1, json_schema_extra=RESULT)
+    coverage_high: float = Field(0.65, gt=0, le=1, json_schema_extra=RESULT)
 
     # Donetsk/Luhansk "republic" forces missing from the named lists (Mediazona's range): shown
     # beside the whole-war total, never added to named counts.
-    dnr_lnr_addon_low: int = Field(21_000, ge=0)
-    dnr_lnr_addon_high: int = Field(23_500, ge=0)
+    dnr_lnr_addon_low: int = Field(21_000, ge=0, json_schema_extra=RESULT)
+    dnr_lnr_addon_high: int = Field(23_500, ge=0, json_schema_extra=RESULT)
 
     # Published snapshots kept; older ones are deleted after each publish (never `current`).
     keep_snapshots: int = Field(30, ge=1)
 
     # Records whose region cannot be mapped: above this share the gate fails.
-    max_unmapped_region_share: float = Field(0.05, ge=0, le=1)
+    max_unmapped_region_share: float = Field(0.05, ge=0, le=1, json_schema_extra=GATE)
     # Quality-gate thresholds (expectations/ reads them as parameters; see flows/gate.py).
     # Rows quarantined per source (parse rejects + failed row checks): above this share, error.
-    max_quarantine_share: float = Field(0.01, ge=0, le=1)
+    max_quarantine_share: float = Field(0.01, ge=0, le=1, json_schema_extra=GATE)
     # ... and only from this many rows on (in a small source one bad row is a large share).
-    quarantine_error_min_rows: int = Field(3, ge=1)
+    quarantine_error_min_rows: int = Field(3, ge=1, json_schema_extra=GATE)
     # Row counts and key totals against the previous published snapshot: outside, error.
-    snapshot_min_ratio: float = Field(0.9, ge=0)
-    snapshot_max_ratio: float = Field(2.0, ge=1)
+    snapshot_min_ratio: float = Field(0.9, ge=0, json_schema_extra=GATE)
+    snapshot_max_ratio: float = Field(2.0, ge=1, json_schema_extra=GATE)
     # A new Mediazona vintage may lower a past week by at most this share plus this many names.
-    vintage_max_week_drop_share: float = Field(0.02, ge=0, le=1)
-    vintage_max_week_drop_abs: int = Field(20, ge=0)
+    vintage_max_week_drop_share: float = Field(0.02, ge=0, le=1, json_schema_extra=GATE)
+    vintage_max_week_drop_abs: int = Field(20, ge=0, json_schema_extra=GATE)
     # Plausible daily claimed personnel (the largest real one is 3,160 on 2022-03-03).
-    max_claimed_daily: int = Field(5_000, ge=0)
+    max_claimed_daily: int = Field(5_000, ge=0, json_schema_extra=GATE)
     # Day-to-day change of occupied area (the war's first days moved it by up to 38,305 km2).
-    max_occupied_daily_change_km2: float = Field(40_000, ge=0)
+    max_occupied_daily_change_km2: float = Field(40_000, ge=0, json_schema_extra=GATE)
     # Named deaths in a year above official claims times this factor: warning.
-    named_to_claims_max_factor: float = Field(1.0, gt=0)
+    named_to_claims_max_factor: float = Field(1.0, gt=0, json_schema_extra=GATE)
     # Relative disagreement per year between two series of the same quantity: warning.
-    cross_source_tolerance: float = Field(0.1, ge=0)
+    cross_source_tolerance: float = Field(0.1, ge=0, json_schema_extra=GATE)
 
     # Territory (DeepState maps), see flows/ingest/deepstate.py and the README:
     # a change of occupied area above this per week between snapshots stops the build;
-    territory_max_change_km2_per_week: float = Field(1000.0, gt=0)
+    territory_max_change_km2_per_week: float = Field(1000.0, gt=0, json_schema_extra=RESULT)
     # a day takes the last snapshot at or before its end, if at most this many days old;
-    territory_max_snapshot_age_days: int = Field(14, ge=0)
+    territory_max_snapshot_age_days: int = Field(14, ge=0, json_schema_extra=RESULT)
     # the two map formats must agree this closely (error); the Economist series (warning).
-    territory_format_tolerance_km2: float = Field(100.0, ge=0)
-    territory_economist_tolerance_km2: float = Field(5000.0, ge=0)
+    territory_format_tolerance_km2: float = Field(100.0, ge=0, json_schema_extra=RESULT)
+    territory_economist_tolerance_km2: float = Field(5000.0, ge=0, json_schema_extra=RESULT)
 
     @field_validator("source_dir", "catalogue", "warehouse", mode="after")
     @classmethod
@@ -107,16 +112,15 @@ class Settings(BaseSettings):
 
     def result_affecting(self) -> dict[str, object]:
         """The settings that change published numbers, recorded with every snapshot."""
+        values = self.feeding("result")
+        return {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}
+
+    def feeding(self, what: str) -> dict[str, object]:
+        """The settings whose field is marked as feeding `what` ("result" or "gate")."""
         return {
-            "coverage_low": self.coverage_low,
-            "coverage_high": self.coverage_high,
-            "dnr_lnr_addon_low": self.dnr_lnr_addon_low,
-            "dnr_lnr_addon_high": self.dnr_lnr_addon_high,
-            "as_of": self.as_of.isoformat() if self.as_of else None,
-            "territory_max_change_km2_per_week": self.territory_max_change_km2_per_week,
-            "territory_max_snapshot_age_days": self.territory_max_snapshot_age_days,
-            "territory_format_tolerance_km2": self.territory_format_tolerance_km2,
-            "territory_economist_tolerance_km2": self.territory_economist_tolerance_km2,
+            name: getattr(self, name)
+            for name, info in type(self).model_fields.items()
+            if (info.json_schema_extra or {}).get("feeds") == what
         }
 
 

@@ -55,6 +55,10 @@ class SourceFormatError(TollError):
 
 
 class GateFailed(TollError):
+    # The name of the Failed state a run ends in when its gate fails: the UI shows it, and
+    # alerts and `toll history` recognise a gate failure by it (never by the message text).
+    STATE = "GateFailed"
+
     def __init__(self, failures: list[str]) -> None:
         listed = "\n  - ".join(failures)
         super().__init__(f"quality gate failed, nothing published:\n  - {listed}")

@@ -34,7 +34,7 @@ def demo_baseline(tmp_path_factory):
     """Generated sample sources and a warehouse with one published snapshot (copy, don't edit)."""
     from flows.config import load_settings
     from flows.nightly import nightly
-    from flows.sample_sources import write_sample_sources
+    from flows.s1_sources.samples import write_sample_sources
 
     root = tmp_path_factory.mktemp("baseline")
     sources = write_sample_sources(root / "sources")

@@ -1,4 +1,5 @@
 -- grain: one row per day from the invasion to the newest day any daily source covers
+-- key: date
 with bounds as (
     select
         date '2022-02-24' as first_day,

@@ -1,4 +1,5 @@
 -- grain: one row per day of death in the latest Mediazona vintage
+-- key: death_date
 with vintages as (
     select * from stg_mediazona_daily
 ),

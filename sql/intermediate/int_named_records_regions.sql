@@ -1,4 +1,5 @@
 -- grain: one row per named soldier, with the region alias mapped to an ISO 3166-2 code
+-- key: record_id
 with records as (
     select * from stg_named_records
 ),

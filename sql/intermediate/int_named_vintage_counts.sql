@@ -1,4 +1,5 @@
 -- grain: one row per vintage series x vintage date x ISO week of death: named deaths known then
+-- key: series, vintage, week_start
 -- Two series of vintages: Mediazona's daily files (2023-12 on) and the year-end columns
 -- Bmz2022..Bmz2025 of the weekly series (a different compilation, compared only with itself).
 with mediazona as (

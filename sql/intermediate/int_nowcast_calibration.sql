@@ -1,4 +1,5 @@
 -- grain: one row per cut-off (int_nowcast_cutoffs) x lag in whole weeks (0-25)
+-- key: cutoff, lag_weeks
 -- Second stage of the nowcast, learnt from past back-test outcomes known AT the cut-off (so the
 -- back-test stays out of sample): every earlier cut-off's chain-ladder nowcast of a week, against
 -- what the newest vintage known at the cut-off (at least 26 weeks later) says of that week. Per

@@ -1,4 +1,5 @@
 -- grain: one row per cut-off (int_nowcast_cutoffs) x recent ISO week of death
+-- key: cutoff, week_start
 -- First stage of the nowcast: names published by the cut-off / share published at its lag
 -- (int_reporting_lag, learnt from the vintages known at the cut-off). On its own it runs low:
 -- names keep arriving for years, faster than past lags suggest; int_nowcast_weekly corrects it.

@@ -1,4 +1,5 @@
 -- grain: one row per nowcast cut-off (a Mediazona vintage date)
+-- key: cutoff
 -- The nowcast is made, and back-tested, as at each cut-off. Daily vintages over years would make
 -- that work grow with cut-offs x history (the spread and the calibration take quantiles, which
 -- no running sum gives), so there is at most one cut-off per 4 days: the newest vintage of each

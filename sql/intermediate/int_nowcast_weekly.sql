@@ -1,4 +1,5 @@
 -- grain: one row per cut-off (int_nowcast_cutoffs) x recent ISO week of death
+-- key: cutoff, week_start
 -- Nowcast of a recent week = chain-ladder nowcast (int_nowcast_chain_ladder) x the correction
 -- factor for its lag learnt from past back-test outcomes (int_nowcast_calibration), with the
 -- factor's 10th-90th percentiles as an 80% interval; never below the names already published.

@@ -1,4 +1,5 @@
 -- grain: one row per alias spelling, mapped to the one region it names
+-- key: alias_key
 with spellings as (
     -- priority: FIAS/ISO reference first, then the census table, then Bessudnov's name table,
     -- which swaps the codes of Crimea (UA-43) and Sevastopol (UA-40)

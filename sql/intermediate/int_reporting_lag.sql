@@ -1,4 +1,5 @@
 -- grain: one row per cut-off (int_nowcast_cutoffs) x lag in whole weeks (0-25)
+-- key: cutoff, lag_weeks
 -- Share of the names of a week's dead already published at each lag (weeks from the end of the
 -- week of death), learnt only from vintages known at the cut-off. Chain ladder: between two
 -- consecutive vintages a week's count grows by a factor; spread evenly over the lags it spans,

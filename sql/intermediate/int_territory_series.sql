@@ -1,4 +1,5 @@
 -- grain: one row per map snapshot in the published occupied-area series
+-- key: snapshot
 -- Full-layer snapshots are the series (toll measures them layer by layer); pre-filtered files
 -- extend it after the last full-layer snapshot. A step that moves the area more than the
 -- plausible limit stops the build, naming both snapshots.

@@ -1,5 +1,6 @@
 -- grain: one row per ISO week of death x Mediazona vintage (as_of)
 -- key: week_start, as_of
+-- partition: as_of
 -- rows from stg_mediazona_daily: as_of = {as_of} and date_trunc('week', death_date) = {week_start}
 with vintages as (
     select * from stg_mediazona_daily

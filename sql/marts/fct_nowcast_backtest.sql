@@ -1,5 +1,5 @@
 -- grain: one row per past cut-off (a Mediazona vintage at least 26 weeks before the newest) x
--- nowcast week: what the nowcast said then against what the newest vintage knows now
+--     nowcast week: what the nowcast said then against what the newest vintage knows now
 -- key: cutoff, week_start
 with nowcasts as (
     select * from int_nowcast_weekly

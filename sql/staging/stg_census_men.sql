@@ -1,4 +1,5 @@
 -- grain: one row per region; men aged 16-61.5 in the 2021 census
+-- key: region_code
 with source as (
     select * from raw_census_men
 ),

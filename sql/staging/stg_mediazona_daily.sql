@@ -1,4 +1,5 @@
 -- grain: one row per vintage (as_of) x day of death
+-- key: as_of, death_date
 with source as (
     select * from raw_mediazona_daily
 ),

@@ -1,4 +1,5 @@
 -- grain: one row per named soldier (Bessudnov 2023); duplicates on all but id are kept
+-- key: record_id
 with source as (
     select * from raw_named_records
 ),

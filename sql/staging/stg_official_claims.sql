@@ -1,4 +1,5 @@
 -- grain: one row per General Staff daily report; daily = difference of the cumulative claims
+-- key: report_date
 with source as (
     select * from raw_official_claims
 ),

@@ -1,4 +1,5 @@
 -- grain: one row per published estimate of soldiers' deaths or casualties (The Economist's list)
+-- key: source_row
 with source as (
     select * from raw_published_estimates
 ),

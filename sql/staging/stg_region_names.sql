@@ -1,4 +1,5 @@
 -- grain: one row per region in Bessudnov's naming table
+-- key: region_code
 with source as (
     select * from raw_region_names
 ),

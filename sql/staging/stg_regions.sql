@@ -1,4 +1,5 @@
 -- grain: one row per region listed in FIAS (hflabs), incl. Crimea, Sevastopol and Baikonur
+-- key: region_code
 with source as (
     select * from raw_regions
 ),

@@ -1,4 +1,5 @@
 -- grain: one row per day; area assessed as controlled by Russia (The Economist)
+-- key: area_date
 with source as (
     select * from raw_territory_area
 ),

@@ -1,4 +1,5 @@
 -- grain: one row per ISO week of death (Economist/Meduza weekly series, 2026 edition)
+-- key: week_start
 with source as (
     select * from raw_weekly_named
 ),

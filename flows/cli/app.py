@@ -1,0 +1,496 @@
+"""The `toll` command line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from flows.config import load_settings
+from flows.errors import HideTollErrorTracebacks, TollError
+from flows.warehouse.layout import Warehouse as Store
+
+app = typer.Typer(
+    help="toll: defensible fact tables of Russian military losses.", no_args_is_help=True
+)
+console = Console()
+err = Console(stderr=True)
+
+SourceDir = Annotated[
+    Path | None, typer.Option(help="Read sources from local copies (e.g. ../shared/data).")
+]
+Warehouse = Annotated[Path | None, typer.Option(help="Warehouse folder (default ./warehouse).")]
+
+
+@app.command()
+def run(
+    source_dir: SourceDir = None,
+    warehouse: Warehouse = None,
+    demo: Annotated[
+        bool, typer.Option(help="Run on generated sample sources, into ./warehouse-demo.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option(
+            "--as-of",
+            formats=["%Y-%m-%d"],
+            help="Build from the data as it stood on this date (older vintages only).",
+        ),
+    ] = None,
+    rebuild: Annotated[
+        bool, typer.Option(help="Rebuild and publish even when nothing changed.")
+    ] = False,
+) -> None:
+    """Run the nightly flow: fetch, build, gate and publish."""
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    settings = load_settings(
+        source_dir=source_dir, warehouse=warehouse, as_of=as_of.date() if as_of else None
+    )
+    if demo:
+        from flows.s1_sources.samples import write_sample_sources
+
+        target = settings.warehouse if warehouse else Path("warehouse-demo").resolve()
+        sample_dir = write_sample_sources(Store.at(target).sample_sources_folder())
+        settings = load_settings(source_dir=sample_dir, warehouse=target, verify_checksums=False)
+    from flows.s5_publish.fingerprint import standing_snapshot
+    from flows.s6_report.headline import headline
+
+    where = settings.source_dir or "upstream URLs"
+    store = Store.at(settings.warehouse)
+    err.print(f"toll: nightly run, sources from {where}, warehouse {store}")
+    started = time.monotonic()
+    try:
+        same = None if rebuild else standing_snapshot(settings, store)
+        if same is not None:
+            from flows.pipeline.run import RunResult
+
+            err.print("toll: no source file changed: Prefect not started, no flow run recorded")
+            result = RunResult("nightly", str(same), 0, unchanged=True)
+        else:
+            from flows.nightly import nightly
+
+            result = nightly(settings=settings, rebuild=rebuild)
+    except TollError as exc:
+        _print_error(exc)
+        raise typer.Exit(1) from None
+    figures = headline(Path(result.snapshot))
+    elapsed = time.monotonic() - started
+    if as_json:
+        output = {**asdict(result), **figures, "seconds": elapsed}
+        console.print_json(json.dumps(output, default=str))
+        return
+    _print_headline(result, figures, elapsed, store.current_folder())
+
+
+def _print_headline(result, figures: dict, elapsed: float, current: Path) -> None:
+    snapshot = Path(result.snapshot)
+    if result.unchanged:
+        console.print(f"Snapshot {snapshot.name} stands (checked in {elapsed:.1f} s)")
+        console.print("  nothing changed since it was built: nothing fetched anew or rebuilt")
+    else:
+        console.print(f"Published snapshot {snapshot.name} in {elapsed:.1f} s")
+    console.print(f"  tables: {current} (Parquet + toll.duckdb)")
+    if not result.unchanged and result.new_files == 0:
+        console.print("  no source changed since the last run: nothing was parsed again")
+    table = Table(title=f"Named deaths by date of death (Mediazona vintage {figures['as_of']})")
+    table.add_column("year")
+    table.add_column("named deaths", justify="right")
+    table.add_column("claimed personnel (UA GS)", justify="right")
+    for year in sorted(set(figures["named_by_year"]) | set(figures["claimed_by_year"])):
+        named = figures["named_by_year"].get(year)
+        claimed = figures["claimed_by_year"].get(year)
+        table.add_row(
+            str(year),
+            f"{named:,}" if named is not None else "-",
+            f"{claimed:,}" if claimed else "-",
+        )
+    table.add_row("total", f"{figures['named_total']:,}", "")
+    console.print(table)
+    week = figures["latest_complete_week"]
+    if week:
+        console.print(
+            f"Latest complete week: {week[0]} with {week[1]:,} named deaths "
+            "(recent weeks grow for months as obituaries appear)"
+        )
+
+
+@app.command()
+def backfill(
+    start: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="First day (ISO).")],
+    end: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="Last day (ISO).")],
+    submit: Annotated[
+        bool, typer.Option(help="Submit to the `backfill` deployment on the Prefect server.")
+    ] = False,
+    source_dir: SourceDir = None,
+    warehouse: Warehouse = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Recompute the ISO weeks from START to END and republish them (locally or on a worker)."""
+    from flows.backfill import validate_range
+    from flows.ops.operations import run_tags, submit_backfill
+
+    first, last = validate_range(start.date(), end.date())
+    if submit:
+        created = submit_backfill(first, last)
+        if as_json:
+            console.print_json(json.dumps(created))
+            return
+        console.print(f"Submitted {created['name']} ({created['state']}), run id {created['id']}")
+        if created["url"]:
+            console.print(f"  follow it at {created['url']}")
+        return
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from prefect import tags
+
+    from flows.backfill import backfill as backfill_flow
+
+    settings = load_settings(source_dir=source_dir, warehouse=warehouse)
+    err.print(f"toll: backfill {first}..{last}, warehouse {Store.at(settings.warehouse)}")
+    started = time.monotonic()
+    with tags(*run_tags("backfill", first, last)):
+        result = backfill_flow(start=first, end=last, settings=settings)
+    elapsed = time.monotonic() - started
+    if as_json:
+        console.print_json(json.dumps({**asdict(result), "seconds": elapsed}))
+        return
+    weeks = result.weeks
+    console.print(f"Published snapshot {Path(result.snapshot).name} in {elapsed:.1f} s")
+    console.print(f"  ISO weeks {weeks[0]} .. {weeks[1]} rebuilt; other weeks kept as published")
+
+
+@app.command()
+def history(
+    limit: Annotated[int, typer.Option(help="How many runs, newest first.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Recent nightly and backfill runs from the Prefect API: state, duration, rows, gate."""
+    from flows.ops.operations import recent_runs
+
+    runs = recent_runs(limit)
+    if as_json:
+        console.print_json(json.dumps(runs))
+        return
+    table = Table("run", "state", "started (UTC)", "seconds", "rows published", "gate", "message")
+    for r in runs:
+        table.add_row(
+            r["name"],
+            r["state"],
+            (r["started"] or "-")[:19],
+            f"{r['seconds']:.1f}" if r["seconds"] is not None else "-",
+            r["rows_published"] or "-",
+            r["gate"] or "-",
+            r["message"][:70],
+        )
+    console.print(table)
+
+
+@app.command()
+def sources(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List the declared sources and where each is read from."""
+    from flows.s1_sources.catalogue import load_catalogue
+
+    settings = load_settings()
+    catalogue = load_catalogue(settings.catalogue)
+    if as_json:
+        console.print_json(
+            json.dumps(
+                {
+                    s.name: {
+                        "title": s.title,
+                        "licence": s.licence,
+                        "files": [f.location(settings) for f in s.files],
+                    }
+                    for s in catalogue.values()
+                }
+            )
+        )
+        return
+    table = Table("source", "files", "first file", "licence")
+    for s in catalogue.values():
+        table.add_row(s.name, str(len(s.files)), s.files[0].location(settings), s.licence)
+    console.print(table)
+
+
+@app.command()
+def snapshots(warehouse: Warehouse = None) -> None:
+    """List published snapshots (newest last) with their run, time and gate result."""
+    from flows.warehouse.snapshots import current_snapshot, list_snapshots
+
+    store = _store(warehouse)
+    current = current_snapshot(store)
+    table = Table("snapshot", "published at", "run", "gate", "current")
+    for meta in list_snapshots(store):
+        gate = meta["gate"]
+        table.add_row(
+            meta["snapshot"],
+            meta["published_at"],
+            meta.get("run", {}).get("flow_run_name", "-"),
+            f"passed: {gate['expectations']} expectations, {gate['failed_warnings']} warning(s)",
+            "*" if current and current.name == meta["snapshot"] else "",
+        )
+    console.print(table)
+
+
+@app.command()
+def report(
+    warehouse: Warehouse = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Folder for the report (default <warehouse>/reports/<snapshot>)."),
+    ] = None,
+) -> None:
+    """Write the HTML report and PNG charts for the current snapshot (which stays untouched)."""
+    from flows.s6_report import REPORT_HTML, write_report
+    from flows.warehouse.snapshots import require_current
+
+    store = _store(warehouse)
+    snapshot = require_current(store)
+    target = out or store.report_folder(snapshot.name)
+    written = write_report(snapshot, target)
+    console.print(f"Report for snapshot {snapshot.name}: {written / REPORT_HTML}")
+    console.print(f"  the nightly run's copy is in {snapshot / 'report'}")
+
+
+@app.command()
+def rollback(
+    snapshot: Annotated[
+        str | None, typer.Argument(help="Snapshot id (default: the one before the current).")
+    ] = None,
+    warehouse: Warehouse = None,
+) -> None:
+    """Make an earlier published snapshot current (one atomic switch)."""
+    from flows.s5_publish.snapshots import rollback as roll_back
+
+    target = roll_back(_store(warehouse), snapshot)
+    console.print(f"current is now snapshot {target.name}")
+
+
+@app.command()
+def validate(
+    snapshot: Annotated[
+        str | None, typer.Argument(help="Snapshot id (default: the current one).")
+    ] = None,
+    warehouse: Warehouse = None,
+    docs: Annotated[bool, typer.Option(help="Write GX Data Docs for this validation.")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")] = False,
+) -> None:
+    """Run every suite in expectations/ against a published snapshot; exit 1 on an error."""
+    from datetime import UTC
+
+    from flows.s4_gate.gate import validate_snapshot
+    from flows.s4_gate.suites import blocking
+    from flows.warehouse.snapshots import resolve
+
+    settings = load_settings(warehouse=warehouse)
+    store = Store.at(settings.warehouse)
+    target = resolve(store, snapshot)
+    started = time.monotonic()
+    outcome = validate_snapshot(settings, store, target, datetime.now(UTC).date(), docs=docs)
+    checks = outcome.gate.checks
+    failed = [c for c in checks if not c.success]
+    if as_json:
+        console.print_json(json.dumps([c.__dict__ for c in checks], default=str))
+    else:
+        for check in failed:
+            colour = "red" if check.severity == "error" else "yellow"
+            console.print(f"[{colour}]{check.severity}[/{colour}] {check.describe()}")
+        console.print(
+            f"snapshot {target.name}: {len(checks)} expectations, "
+            f"{len(blocking(checks))} failed errors, "
+            f"{sum(c.severity == 'warning' for c in failed)} warnings "
+            f"in {time.monotonic() - started:.1f} s"
+        )
+        if outcome.docs:
+            console.print(f"Data Docs: {outcome.docs}")
+    if blocking(checks):
+        raise typer.Exit(1)
+
+
+@app.command()
+def explain(
+    table: Annotated[str, typer.Argument(help="Published table, e.g. fct_weekly_losses.")],
+    key: Annotated[
+        list[str], typer.Option("--key", help="COLUMN=VALUE of the row (repeat per key column).")
+    ],
+    measure: Annotated[
+        list[str] | None, typer.Option("--measure", help="Only these columns (repeatable).")
+    ] = None,
+    snapshot: Annotated[
+        str | None, typer.Option(help="Snapshot id (default: the current one).")
+    ] = None,
+    warehouse: Warehouse = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Where a published row's figures came from: models, raw files, rows, expectations."""
+    from flows.lineage.explain import explain as explain_row
+    from flows.lineage.explain import render
+
+    given = {}
+    for item in key:
+        column, sep, value = item.partition("=")
+        if not sep or not column:
+            raise TollError(f"--key {item!r}: expected COLUMN=VALUE, e.g. week_start=2024-08-05")
+        given[column.strip()] = value.strip()
+    from flows.warehouse.snapshots import resolve
+
+    store = _store(warehouse)
+    result = explain_row(store, resolve(store, snapshot), table, given, measure)
+    if as_json:
+        typer.echo(json.dumps(result, indent=1, default=str))
+    else:
+        typer.echo(render(result), nl=False)
+
+
+@app.command()
+def diff(
+    snapshot_a: Annotated[
+        str | None, typer.Argument(help="Older snapshot (default: the one before B).")
+    ] = None,
+    snapshot_b: Annotated[
+        str | None, typer.Argument(help="Newer snapshot (default: the current one).")
+    ] = None,
+    warehouse: Warehouse = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Rows added, removed and changed per table between two snapshots, and why."""
+    from flows.lineage.diff import diff_snapshots, render_markdown
+    from flows.warehouse.snapshots import previous, resolve
+
+    store = _store(warehouse)
+    b = resolve(store, snapshot_b)
+    if snapshot_a is None:
+        snapshot_a = previous(store, before=b.name)
+        if snapshot_a is None:
+            raise TollError(f"no snapshot older than {b.name} to compare with")
+    result = diff_snapshots(resolve(store, snapshot_a), b)
+    if as_json:
+        typer.echo(json.dumps(result, indent=1, default=str))
+    else:
+        typer.echo(render_markdown(result), nl=False)
+
+
+def _store(warehouse: Path | None) -> Store:
+    """The warehouse a command reads: --warehouse, else the settings'."""
+    return Store.at(load_settings(warehouse=warehouse).warehouse)
+
+
+@app.command()
+def quarantine(
+    run: Annotated[
+        str | None, typer.Argument(help="Run id (default: the latest run; '*' for every run).")
+    ] = None,
+    source: Annotated[str | None, typer.Option(help="Only rows of this source.")] = None,
+    warehouse: Warehouse = None,
+    runs: Annotated[bool, typer.Option("--runs", help="List runs with quarantined rows.")] = False,
+    limit: Annotated[int, typer.Option(help="Rows to show (0 = all).")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
+) -> None:
+    """List quarantined rows: source, raw file sha256, row, expectation, offending value."""
+    from flows.s4_gate import quarantine as q
+
+    store = _store(warehouse)
+    if runs:
+        for run_id in q.list_runs(store):
+            console.print(run_id)
+        return
+    frame = q.read(store, run, source)
+    if as_json:
+        console.print_json(json.dumps(frame.to_dicts(), default=str))
+        return
+    if frame.height == 0:
+        console.print("no quarantined rows" + (f" for run {run}" if run else ""))
+        return
+    counts = Table("run", "source", "stage", "expectation", "rows", title="Quarantined rows")
+    for r in q.summary(frame).iter_rows(named=True):
+        counts.add_row(r["run_id"], r["source"], r["stage"], r["expectation"], f"{r['rows']:,}")
+    console.print(counts)
+    rows = Table("source", "file", "sha256", "row", "expectation", "column", "value", "reason")
+    for r in (frame.head(limit) if limit else frame).iter_rows(named=True):
+        rows.add_row(
+            r["source"],
+            r["file"] or "",
+            (r["file_sha256"] or "")[:12],
+            "" if r["row"] is None else str(r["row"]),
+            r["expectation"],
+            r["column"] or "",
+            r["value"] if r["value"] is not None else "",
+            r["reason"],
+        )
+    console.print(rows)
+
+
+def _print_error(exc: TollError) -> None:
+    # Unwrapped (URLs stay whole) and not read as rich markup ("['total']" is not a style).
+    err.print(f"toll: {exc}", style="red", markup=False, soft_wrap=True, highlight=False)
+
+
+server_app = typer.Typer(help="A local Prefect server and toll's deployments.")
+app.add_typer(server_app, name="server")
+
+
+@server_app.command("start")
+def server_start(
+    host: Annotated[str, typer.Option(help="Listen address (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the API and UI.")] = 4200,
+) -> None:
+    """Run the Prefect server and UI (SQLite in PREFECT_HOME, or the database in
+    PREFECT_API_DATABASE_CONNECTION_URL); then `export PREFECT_API_URL=http://HOST:PORT/api`."""
+    from flows.ops.server import quiet_env, start_command
+
+    err.print(f"toll: Prefect UI at http://{host}:{port}, API at http://{host}:{port}/api")
+    command = start_command(host, port)
+    # the UI calls the API at PREFECT_UI_API_URL, which does not follow --port by itself
+    env = quiet_env()
+    env.setdefault("PREFECT_UI_API_URL", f"http://{host}:{port}/api")
+    os.execvpe(command[0], command, env)
+
+
+@server_app.command("deploy")
+def server_deploy() -> None:
+    """Create the `toll` work pool (one run at a time) and deploy nightly and backfill."""
+    from flows.ops.server import WORK_POOL, deploy
+
+    deploy()
+    console.print(f"Deployed nightly (02:00 UTC) and backfill to work pool '{WORK_POOL}'.")
+    console.print(
+        f"  start a worker: TOLL_PROJECT_DIR=$PWD prefect worker start --pool {WORK_POOL}"
+    )
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(HideTollErrorTracebacks())
+    # Prefect's temporary server gets 20 s to start by default; on a busy 2-core machine it
+    # took longer (a `toll run` ended in "Timed out while attempting to connect"), so allow more.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    try:
+        app()
+    except TollError as exc:
+        _print_error(exc)
+        sys.exit(1)
+    except RuntimeError as exc:
+        if "Prefect API" not in str(exc):
+            raise
+        _print_error(
+            TollError(
+                f"Prefect could not start its local server ({' '.join(str(exc).split())}); "
+                "retry, or start one with `toll server start` and set PREFECT_API_URL"
+            )
+        )
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

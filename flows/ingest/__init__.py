@@ -1,1 +1,0 @@
-"""Ingest: fetch source files, keep them raw, parse each format into typed rows."""

@@ -1,0 +1,1 @@
+"""Lineage: what each published figure came from (kept in every snapshot), explain and diff."""

@@ -1,0 +1,128 @@
+"""What a run shows in the Prefect UI: a markdown summary, a table of expectation results and a
+link to the run's Data Docs (or its report when there are no Data Docs)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from prefect.artifacts import (
+    create_link_artifact,
+    create_markdown_artifact,
+    create_table_artifact,
+)
+
+from flows.s2_ingest.collect import SourceOutcome
+from flows.s4_gate.suites import Check
+from flows.s5_publish.publish import METADATA
+
+# Artifact keys are lowercase letters, digits and dashes; one key per kind keeps the history of
+# each kind across runs in the UI's Artifacts page.
+SUMMARY_KEY = "toll-run-summary"
+EXPECTATIONS_KEY = "toll-expectations"
+DOCS_KEY = "toll-data-docs"
+
+
+def summary_markdown(
+    title: str, outcomes: list[SourceOutcome], checks: list[Check], snapshot: Path
+) -> str:
+    """Sources fetched or skipped (sha256), rows per table, quarantine, gate per suite, figures."""
+    from flows.s6_report.headline import headline
+
+    meta = json.loads((snapshot / METADATA).read_text())
+    lines = [f"# toll {title}: snapshot `{snapshot.name}`", "", "## Sources", ""]
+    lines += ["| source | file | status | sha256 | rows | quarantined |", "|" + "---|" * 6]
+    quarantined = 0
+    for outcome in outcomes:
+        for f in outcome.files:
+            status = "fetched" if f.status == "new" else "skipped (unchanged)"
+            quarantined += f.rejected
+            lines.append(
+                f"| {outcome.source} | {f.file} | {status} | `{f.sha256[:12]}` | "
+                f"{f.rows if f.status == 'new' else '-'} | {f.rejected} |"
+            )
+    lines += ["", "## Rows published", "", "| table | rows |", "|---|---|"]
+    lines += [f"| {name} | {rows:,} |" for name, rows in meta.get("tables", {}).items()]
+    lines += ["", f"Rows quarantined by this run's parsing: {quarantined}", "", "## Gate", ""]
+    lines += ["| suite | expectations | failed errors | failed warnings |", "|---|---|---|---|"]
+    for suite, mine in _by_suite(checks).items():
+        errors = sum(not c.success and c.severity == "error" for c in mine)
+        warnings = sum(not c.success and c.severity == "warning" for c in mine)
+        lines.append(f"| {suite} | {len(mine)} | {errors} | {warnings} |")
+    for check in (c for c in checks if not c.success):
+        lines.append(f"- {check.severity}: {check.describe()}")
+    figures = headline(snapshot)
+    lines += ["", "## Headline", "", f"- named deaths (vintage {figures['as_of']}): "]
+    lines[-1] += f"{figures['named_total']:,}"
+    for year, named in sorted(figures["named_by_year"].items()):
+        lines.append(f"- {year}: {named:,} named")
+    if "backfill" in meta:
+        b = meta["backfill"]
+        lines += ["", f"Backfill {b['start']}..{b['end']}: weeks {b['weeks'][0]}..{b['weeks'][1]}"]
+        lines.append(f"rebuilt on top of snapshot `{b['based_on']}`")
+    return "\n".join(lines)
+
+
+def _by_suite(checks: list[Check]) -> dict[str, list[Check]]:
+    grouped: dict[str, list[Check]] = {}
+    for check in checks:
+        grouped.setdefault(check.suite, []).append(check)
+    return grouped
+
+
+def expectation_rows(checks: list[Check]) -> list[dict]:
+    return [
+        {
+            "suite": c.suite,
+            "expectation": c.expectation,
+            "column": c.column or "",
+            "severity": c.severity,
+            "result": "passed" if c.success else "FAILED",
+            "unexpected": c.unexpected or 0,
+        }
+        for c in checks
+    ]
+
+
+def docs_link(snapshot: Path, docs: Path | None = None) -> tuple[str, str]:
+    """The run's Data Docs when the gate wrote them, else the snapshot's HTML report."""
+    if docs is not None and docs.is_file():
+        return docs.as_uri(), "GX Data Docs of this run"
+    for candidate in sorted(snapshot.rglob("index.html")):
+        if any("docs" in part for part in candidate.relative_to(snapshot).parts[:-1]):
+            return candidate.as_uri(), "GX Data Docs of this run"
+    report = next(iter(sorted(snapshot.rglob("*.html"))), None)
+    if report is not None:
+        return report.as_uri(), "HTML report of this run (no Data Docs were written)"
+    return snapshot.as_uri(), "published snapshot folder"
+
+
+def publish_run_artifacts(
+    outcomes: list[SourceOutcome],
+    checks: list[Check],
+    snapshot: Path,
+    title: str,
+    docs: Path | None = None,
+) -> None:
+    create_markdown_artifact(
+        markdown=summary_markdown(title, outcomes, checks, snapshot),
+        key=SUMMARY_KEY,
+        description=f"toll {title}",
+    )
+    create_table_artifact(
+        table=expectation_rows(checks), key=EXPECTATIONS_KEY, description="expectation results"
+    )
+    link, text = docs_link(snapshot, docs)
+    create_link_artifact(link=link, link_text=text, key=DOCS_KEY, description=text)
+
+
+def completion_message(snapshot: Path) -> str:
+    """The Completed state's message: what `toll history` and the UI's run list show."""
+    meta = json.loads((snapshot / METADATA).read_text())
+    tables = meta.get("tables", {})
+    gate = meta.get("gate", {})
+    return (
+        f"published snapshot {snapshot.name}: {sum(tables.values()):,} rows in {len(tables)} "
+        f"tables; gate passed: {gate.get('expectations', 0)} expectations, "
+        f"{gate.get('failed_warnings', 0)} warning(s)"
+    )

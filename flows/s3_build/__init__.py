@@ -1,0 +1,1 @@
+"""Stage 3, build: the SQL models of sql/, discovered, ordered and run in a work database."""

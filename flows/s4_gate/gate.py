@@ -1,0 +1,208 @@
+"""The whole quality gate of a run: suites, previous-snapshot drift, quarantine, Data Docs.
+
+`suites.py` runs GX suites; this module prepares what they compare against (the previous
+published snapshot, the quarantine share per source), quarantines failing raw/staging rows and
+writes the run's Data Docs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from flows.config import Settings
+from flows.errors import TollError
+from flows.s1_sources.catalogue import Source
+from flows.s4_gate import quarantine
+from flows.s4_gate.suites import GateResult, load_suites, suite_table, validate
+from flows.warehouse.layout import Warehouse
+from flows.warehouse.raw_store import entries_in_use, parquet_uri
+from flows.warehouse.sql_names import identifier, quoted
+
+
+def run_docs(warehouse: Warehouse, run_id: str) -> Path:
+    """Where the gate of run `run_id` writes its Data Docs index."""
+    return warehouse.docs_index(run_id)
+
+
+SHARE_TABLE = "gate_quarantine_share"
+SHARE_SUITE = "quarantine_share"
+# Tables the drift suite compares with the previous snapshot.
+DRIFT_TABLES = ("fct_weekly_losses", "fct_daily_losses", "fct_regional_losses", "dim_region")
+
+
+@dataclass
+class QualityOutcome:
+    gate: GateResult
+    quarantined: int
+    docs: Path | None
+
+
+def gate_parameters(settings: Settings, run_date: date) -> dict[str, object]:
+    """Every threshold the suites read, from settings (names match `$name` in expectations/)."""
+    return {"run_date": run_date, **settings.feeding("gate")}
+
+
+def attach_previous(con: duckdb.DuckDBPyConnection, previous: Path | None) -> None:
+    """Views `prev_<table>` over the previous snapshot's Parquet (empty when there is none)."""
+    for table in DRIFT_TABLES:
+        view = quoted(f"prev_{table}")
+        path = previous / f"{identifier(table)}.parquet" if previous else None
+        if path is not None and path.exists():
+            con.read_parquet(str(path)).create_view(f"prev_{table}", replace=True)
+        else:
+            con.execute(
+                f"create or replace view {view} as select * from {quoted(table)} where false"
+            )
+
+
+def quarantine_shares(
+    warehouse: Warehouse,
+    catalogue: dict[str, Source],
+    failing: pl.DataFrame | None,
+    as_of: object = None,
+) -> pl.DataFrame:
+    """Per source: rows read, rows rejected by the parser plus rows failing row checks."""
+    rows = []
+    for source in catalogue.values():
+        entries = entries_in_use(warehouse, source, as_of)
+        total = sum(e.rows + e.rejected for e in entries)
+        rejected = sum(e.rejected for e in entries)
+        flagged = 0
+        if failing is not None:
+            flagged = (
+                failing.filter(pl.col("source") == source.name)
+                .select("file_sha256", "row")
+                .unique()
+                .height
+            )
+        rows.append((source.name, total, rejected + flagged))
+    return pl.DataFrame(
+        rows,
+        schema={"source": pl.String, "total_rows": pl.Int64, "quarantined_rows": pl.Int64},
+        orient="row",
+    )
+
+
+def run_quality_gate(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    warehouse: Warehouse,
+    catalogue: dict[str, Source],
+    run_date: date,
+    run_id: str,
+    previous: Path | None,
+    docs: bool = True,
+    record: bool = True,
+) -> QualityOutcome:
+    """Validate every suite, quarantine failing raw/staging rows, then the share per source."""
+    suites = load_suites()
+    parameters = gate_parameters(settings, run_date)
+    attach_previous(con, previous)
+    main = {n: s for n, s in suites.items() if n != SHARE_SUITE}
+    result = validate(con, parameters, main)
+
+    failing = _with_sources(result.failing_rows, suites, warehouse, catalogue)
+    shares = quarantine_shares(warehouse, catalogue, failing, settings.as_of)
+    con.register("_quarantine_shares", shares.to_arrow())
+    con.execute(f"create or replace table {SHARE_TABLE} as select * from _quarantine_shares")
+    con.unregister("_quarantine_shares")
+    if SHARE_SUITE in suites:
+        extra = validate(con, parameters, {SHARE_SUITE: suites[SHARE_SUITE]})
+        result.checks += extra.checks
+        result.results += extra.results
+        result.suites += extra.suites
+
+    count = 0
+    if record and failing is not None and failing.height:
+        quarantine.record(warehouse, run_id, failing.drop("suite"))
+        count = failing.height
+    folder = None
+    if docs:
+        from flows.s4_gate.data_docs import build_data_docs
+
+        folder = build_data_docs(result, warehouse.docs_folder(run_id))
+    return QualityOutcome(result, count, folder)
+
+
+def _with_sources(
+    failing: pl.DataFrame | None,
+    suites: dict,
+    warehouse: Warehouse,
+    catalogue: dict[str, Source],
+) -> pl.DataFrame | None:
+    """Failing rows with their source, raw file name and stage (for the quarantine)."""
+    if failing is None or failing.height == 0:
+        return None
+    meta = {n: s.get("meta") or {} for n, s in suites.items()}
+    files = {e.sha256: e.file for s in catalogue.values() for e in entries_in_use(warehouse, s)}
+    suite_source = pl.DataFrame(
+        {
+            "suite": list(meta),
+            "source": [m.get("source", suite_table(n, suites[n])) for n, m in meta.items()],
+            "stage": [m.get("layer", "") for m in meta.values()],
+        }
+    )
+    return failing.join(suite_source, on="suite", how="left").with_columns(
+        pl.col("file_sha256")
+        .replace_strict(files, default=None, return_dtype=pl.String)
+        .alias("file")
+    )
+
+
+def validate_snapshot(
+    settings: Settings, warehouse: Warehouse, snapshot: Path, run_date: date, docs: bool = True
+) -> QualityOutcome:
+    """Every suite against a published snapshot: its marts as published, raw and staging rebuilt
+    from the raw files it names (by sha256), drift against the snapshot before it."""
+    import json
+
+    from flows.s1_sources.catalogue import load_catalogue
+    from flows.s3_build.models import discover, run_macros, run_models
+    from flows.warehouse.database import connect
+    from flows.warehouse.snapshots import METADATA, previous
+
+    meta = json.loads((snapshot / METADATA).read_text(encoding="utf-8"))
+    catalogue = load_catalogue(settings.catalogue)
+    manifest = {(e.source, e.sha256): e for e in warehouse.manifest()}
+    con = connect()
+    try:
+        for name, value in (meta.get("settings") or {}).items():
+            con.execute(f"set variable {identifier(name)} = ?", [value])
+        for source in catalogue.values():
+            shas = [f["sha256"] for f in meta.get("sources", {}).get(source.name, [])]
+            missing = [s for s in shas if (source.name, s) not in manifest]
+            if not shas or missing:
+                raise TollError(
+                    f"snapshot {snapshot.name}: raw files of source '{source.name}' are not in "
+                    f"warehouse {warehouse} ({len(missing)} of {len(shas)} missing)"
+                )
+            paths = [parquet_uri(warehouse, manifest[(source.name, s)]) for s in shas]
+            con.read_parquet(paths, union_by_name=True).create_view(
+                identifier(f"raw_{source.name}"), replace=True
+            )
+        run_macros(con)
+        run_models(con, discover())
+        for table in meta.get("tables", {}):
+            con.execute(
+                f"create or replace table {quoted(table)} as select * from read_parquet(?)",
+                [str(snapshot / f"{identifier(table)}.parquet")],
+            )
+        before = previous(warehouse, before=snapshot.name)
+        return run_quality_gate(
+            con,
+            settings,
+            warehouse,
+            catalogue,
+            run_date,
+            f"validate-{snapshot.name}",
+            warehouse.snapshot_folder(before) if before else None,
+            docs=docs,
+            record=False,
+        )
+    finally:
+        con.close()

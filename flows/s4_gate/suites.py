@@ -1,0 +1,309 @@
+"""The quality gate: Great Expectations suites from `expectations/`, pushed down to DuckDB SQL.
+
+Each expectation carries `meta.severity`: `error` blocks publish, `warning` is reported.
+Thresholds come from settings (`gate_parameters`), never from the suites: column bounds use GX
+suite parameters (`{"$PARAMETER": name}`), SQL checks (`unexpected_rows_query`) name them as
+`$name`, substituted as SQL literals before GX sees the query.
+
+A suite validates the table named by its `meta.table` (default: the suite's name). Suites of the
+raw and staging layers (`meta.layer`) also return their failing rows, by `file_sha256` and
+`source_row`, for the quarantine.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from flows.warehouse.sql_names import quoted
+
+EXPECTATIONS_DIR = Path(__file__).resolve().parents[2] / "expectations"
+SEVERITIES = ("error", "warning")
+ROW_LEVEL_LAYERS = ("raw", "staging")
+LINEAGE = ("file_sha256", "source_row")
+_PARAM = re.compile(r"\$([a-z][a-z0-9_]*)")
+
+
+@dataclass(frozen=True)
+class Check:
+    suite: str
+    expectation: str
+    column: str | None
+    severity: str
+    success: bool
+    unexpected: int | None
+    detail: str
+    description: str = ""
+    layer: str = ""
+    name: str = ""  # meta.check: a short name of what is checked
+
+    def describe(self) -> str:
+        where = f"{self.suite}.{self.column}" if self.column else self.suite
+        what = f"{self.expectation} {self.name}".strip()
+        what = f"{what} ({self.description})" if self.description else what
+        count = f" ({self.unexpected} unexpected rows)" if self.unexpected else ""
+        return f"{where}: {what}{count} {self.detail}".rstrip()
+
+
+@dataclass
+class GateResult:
+    """Checks, GX validation results (for Data Docs) and failing raw/staging rows."""
+
+    checks: list[Check] = field(default_factory=list)
+    results: list = field(default_factory=list)
+    suites: list = field(default_factory=list)
+    failing_rows: pl.DataFrame | None = None
+
+
+def load_suites(folder: Path = EXPECTATIONS_DIR) -> dict[str, dict]:
+    return {
+        p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))
+    }
+
+
+def suite_table(name: str, spec: dict) -> str:
+    return (spec.get("meta") or {}).get("table", name)
+
+
+def sql_literal(value: object) -> str:
+    """A threshold as SQL text (only numbers, dates, strings and lists of them)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, datetime):
+        return f"timestamp '{value.isoformat(sep=' ')}'"
+    if isinstance(value, date):
+        return f"date '{value.isoformat()}'"
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(sql_literal(v) for v in value) + "]"
+    raise TypeError(f"gate parameter of type {type(value).__name__} cannot go into SQL")
+
+
+def render_query(query: str, parameters: dict[str, object]) -> str:
+    def substitute(match: re.Match) -> str:
+        name = match.group(1)
+        if name not in parameters:
+            raise KeyError(f"gate parameter ${name} is not set (known: {sorted(parameters)})")
+        return sql_literal(parameters[name])
+
+    return _PARAM.sub(substitute, query)
+
+
+def _as_datetime(value: object) -> object:
+    # Date bounds are compared as timestamps: GX binds strings as text otherwise.
+    if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
+        return datetime.fromisoformat(value)
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return datetime.combine(value, datetime.min.time())
+    return value
+
+
+def _prepare(spec: dict, parameters: dict[str, object]) -> dict:
+    spec = json.loads(json.dumps(spec))
+    for expectation in spec["expectations"]:
+        kwargs = expectation["kwargs"]
+        for bound in ("min_value", "max_value"):
+            if bound in kwargs:
+                kwargs[bound] = _as_datetime(kwargs[bound])
+        if isinstance(kwargs.get("unexpected_rows_query"), str):
+            kwargs["unexpected_rows_query"] = render_query(
+                kwargs["unexpected_rows_query"], parameters
+            )
+    return spec
+
+
+def run_gate(
+    con: duckdb.DuckDBPyConnection,
+    parameters: dict[str, object],
+    suites: dict[str, dict] | None = None,
+) -> list[Check]:
+    """Validate every suite against its table; the checks only (see `validate`)."""
+    return validate(con, parameters, suites).checks
+
+
+def quiet_great_expectations() -> None:
+    """Only GX's warnings reach a run's output: GX sets some of its own loggers to INFO."""
+    for name in list(logging.root.manager.loggerDict):
+        if name == "great_expectations" or name.startswith("great_expectations."):
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def validate(
+    con: duckdb.DuckDBPyConnection,
+    parameters: dict[str, object],
+    suites: dict[str, dict] | None = None,
+) -> GateResult:
+    """Validate every suite on `con` with GX's SQL backend; collect failing raw/staging rows."""
+    import great_expectations as gx  # slow import: only where validation runs
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    from flows.s4_gate.gx_duckdb import add_duckdb_datasource
+
+    quiet_great_expectations()
+    suites = load_suites() if suites is None else suites
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    datasource, held = add_duckdb_datasource(context, con)
+    gx_params = {k: _as_datetime(v) for k, v in parameters.items()}
+    tables = {
+        r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()
+    }
+    outcome = GateResult()
+    failing: list[pl.DataFrame] = []
+    try:
+        for name, spec in suites.items():
+            table = suite_table(name, spec)
+            layer = (spec.get("meta") or {}).get("layer", "")
+            if table not in tables:
+                outcome.checks.append(
+                    Check(name, "table_exists", None, "error", False, None, f"[no table {table}]")
+                )
+                continue
+            suite = gx.ExpectationSuite(**_prepare(spec, parameters))
+            batch = (
+                datasource.add_table_asset(name, table_name=table)
+                .add_batch_definition_whole_table("whole")
+                .get_batch()
+            )
+            result = batch.validate(
+                suite, expectation_parameters=gx_params, result_format="SUMMARY"
+            )
+            outcome.results.append(result)
+            outcome.suites.append(suite)
+            for item in result.results:
+                check = _check(name, layer, item)
+                outcome.checks.append(check)
+                if not check.success and layer in ROW_LEVEL_LAYERS and not check.detail:
+                    rows = failing_rows(con, table, item.expectation_config, gx_params)
+                    if rows is not None and rows.height:
+                        failing.append(rows.with_columns(pl.lit(name).alias("suite")))
+    finally:
+        held.close()
+    outcome.failing_rows = pl.concat(failing, how="diagonal_relaxed") if failing else None
+    return outcome
+
+
+def _exception_message(info: dict | None) -> str | None:
+    """GX's error for a failed expectation: at the top level, or (GX 1.x, a metric that could
+    not be computed) under each metric's id."""
+    if not info:
+        return None
+    if info.get("exception_message"):
+        return info["exception_message"]
+    messages = [
+        v["exception_message"]
+        for v in info.values()
+        if isinstance(v, dict) and v.get("exception_message")
+    ]
+    return "; ".join(messages) or None
+
+
+def _check(suite: str, layer: str, item) -> Check:
+    config = item.expectation_config
+    meta = config.meta or {}
+    error = _exception_message(item.exception_info) if not item.success else None
+    result = item.result or {}
+    unexpected = result.get("unexpected_count")
+    if unexpected is None and isinstance(result.get("observed_value"), int):
+        unexpected = (
+            result["observed_value"] if config.type == "unexpected_rows_expectation" else None
+        )
+    return Check(
+        suite=suite,
+        expectation=config.type,
+        column=config.kwargs.get("column") or meta.get("column"),
+        severity=meta.get("severity", "error"),
+        success=bool(item.success),
+        unexpected=unexpected,
+        detail=f"[{error}]" if error else "",
+        description=config.description or meta.get("description", ""),
+        layer=layer,
+        name=meta.get("check", ""),
+    )
+
+
+# Failing rows of the column-map expectations the raw/staging suites use. Anything else is a
+# table-level check with no rows to quarantine.
+def _failing_select(kind: str, kwargs: dict, params: dict[str, object], table: str) -> str | None:
+    column = _column(kwargs["column"]) if "column" in kwargs else None
+    value = _resolve(kwargs, params)
+    source = quoted(table)
+    where = None
+    if kind == "expect_column_values_to_not_be_null":
+        where = f"{column} is null"
+    elif kind == "expect_column_values_to_be_between":
+        parts = [
+            f"{column} {op} {sql_literal(value[bound])}"
+            for bound, op in (("min_value", "<"), ("max_value", ">"))
+            if value.get(bound) is not None
+        ]
+        where = " or ".join(parts) or None
+    elif kind == "expect_column_values_to_be_in_set":
+        allowed = sql_literal(list(value["value_set"]))
+        where = f"{column} is not null and not list_contains({allowed}, {column})"
+    elif kind in ("expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique"):
+        keys = ", ".join(_column(c) for c in kwargs.get("column_list", [kwargs.get("column")]))
+        return (
+            f"select * exclude (_copies) from (select *, count(*) over (partition by {keys}) "
+            f"as _copies from {source}) where _copies > 1"
+        )
+    return f"select * from {source} where {where}" if where else None
+
+
+def _column(name: str) -> str:
+    # Column names come from our suites, not from data; some sources use `personnel*`.
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _resolve(kwargs: dict, params: dict[str, object]) -> dict:
+    out = {}
+    for key, value in kwargs.items():
+        if isinstance(value, dict) and "$PARAMETER" in value:
+            value = params[value["$PARAMETER"]]
+        out[key] = value
+    return out
+
+
+def failing_rows(
+    con: duckdb.DuckDBPyConnection, table: str, config, params: dict[str, object]
+) -> pl.DataFrame | None:
+    """Every row a failed row-level expectation selects: lineage, column, value, reason."""
+    columns = {r[0] for r in con.execute(f"describe {quoted(table)}").fetchall()}
+    if not set(LINEAGE) <= columns:
+        return None
+    kwargs = config.kwargs
+    column = kwargs.get("column") or (config.meta or {}).get("column")
+    reason = config.description or (config.meta or {}).get("description") or config.type
+    if config.type == "unexpected_rows_expectation":
+        query = kwargs["unexpected_rows_query"].replace("{batch}", quoted(table))
+        select = f"select * from ({query})"
+    else:
+        select = _failing_select(config.type, kwargs, params, table)
+        if select is None:
+            return None
+    frame = con.sql(select).pl()
+    if not set(LINEAGE) <= set(frame.columns):
+        return None
+    value = pl.col(column).cast(pl.String) if column in frame.columns else pl.lit(None, pl.String)
+    return frame.select(
+        pl.col("file_sha256"),
+        pl.col("source_row").cast(pl.Int64).alias("row"),
+        pl.lit(config.type).alias("expectation"),
+        pl.lit(column, pl.String).alias("column"),
+        value.alias("value"),
+        pl.lit(reason).alias("reason"),
+    )
+
+
+def blocking(checks: list[Check]) -> list[Check]:
+    return [c for c in checks if not c.success and c.severity == "error"]

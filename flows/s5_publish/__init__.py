@@ -1,0 +1,1 @@
+"""Stage 5, publish: a new snapshot, the atomic switch of `current`, retention and rollback."""

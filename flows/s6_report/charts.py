@@ -1,0 +1,197 @@
+"""The report's charts as Altair specs, rendered to PNG by vl-convert (no browser needed)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import altair as alt
+import polars as pl
+import vl_convert as vlc
+
+from flows.s6_report.figures import MIN_MONTHLY_KM2, Figures, backtest_scores, backtest_summary
+
+WIDTH = 760
+NAMED = "#b2182b"
+CLAIMED = "#2166ac"
+SOURCES_NAMED = "Mediazona/BBC Russian named lists by date of death"
+
+
+def _titled(chart: alt.Chart, title: str, subtitle: list[str]) -> alt.Chart:
+    return chart.properties(
+        title=alt.TitleParams(title, subtitle=subtitle, anchor="start", fontSize=15)
+    )
+
+
+def _footer(as_of: date, sources: str) -> str:
+    return f"Source: {sources}. Data to {as_of:%d %b %Y}."
+
+
+def weekly_chart(fig: Figures) -> alt.Chart:
+    weekly = fig.weekly.with_columns(pl.col("week_start").cast(pl.Datetime))
+    x = alt.X(
+        "week_start:T",
+        title="Week of death (ISO week, Monday start)",
+        axis=alt.Axis(format="%b %Y"),
+    )
+    bars = (
+        alt.Chart(weekly)
+        .mark_bar(color="#d9d9d9", width=2)
+        .encode(x=x, y=alt.Y("named_deaths:Q", title="Named deaths per week"))
+    )
+    avg = alt.Chart(weekly).mark_line(color=NAMED, strokeWidth=2).encode(x=x, y="rolling_4w_avg:Q")
+    nowcast = weekly.filter(pl.col("nowcast_deaths").is_not_null())
+    band = (
+        alt.Chart(nowcast)
+        .mark_area(color="#fdae61", opacity=0.45)
+        .encode(x=x, y="nowcast_deaths_low:Q", y2="nowcast_deaths_high:Q")
+    )
+    line = (
+        alt.Chart(nowcast)
+        .mark_line(color="#e66101", strokeDash=[4, 3], strokeWidth=2)
+        .encode(x=x, y="nowcast_deaths:Q")
+    )
+    chart = (bars + band + line + avg).properties(width=WIDTH, height=320)
+    return _titled(
+        chart,
+        "Named Russian military deaths per week",
+        [
+            "Grey: named so far; red: 4-week average; orange: nowcast of recent weeks (names still "
+            "to be published) with its nominal 80% band; none for the newest weeks",
+            _backtest_line(fig),
+            _footer(fig.as_of, SOURCES_NAMED + "; nowcast by toll"),
+        ],
+    )
+
+
+def _backtest_line(fig: Figures) -> str:
+    scores = backtest_scores(fig.backtest)
+    if not scores["cutoffs"]:
+        return "Too few vintages to back-test the nowcast."
+    low = int((backtest_summary(fig.backtest)["nowcast_error"] < 0).sum())
+    low_at = f"all {low}" if low == scores["cutoffs"] else f"{low} of {scores['cutoffs']}"
+    return (
+        f"Back-tested at {scores['cutoffs']} past vintages, the nowcast total was low at "
+        f"{low_at}, off by {scores['nowcast_mean_abs_error']:.0%} on average; the band held the "
+        f"later count for {scores['interval_coverage']:.0%} of weeks"
+        + (": read both as floors" if low > scores["cutoffs"] / 2 else "")
+    )
+
+
+def cumulative_chart(fig: Figures) -> alt.Chart:
+    long = (
+        fig.cumulative.rename(
+            {
+                "named_cumulative": "Named deaths (Mediazona/BBC)",
+                "claimed_personnel_cumulative": "Claimed killed and wounded (UA General Staff)",
+            }
+        )
+        .unpivot(index="date", variable_name="series", value_name="people")
+        .drop_nulls("people")
+        .with_columns(pl.col("date").cast(pl.Datetime))
+    )
+    chart = (
+        alt.Chart(long)
+        .mark_line(strokeWidth=2)
+        .encode(
+            x=alt.X("date:T", title="Date", axis=alt.Axis(format="%b %Y")),
+            y=alt.Y(
+                "people:Q",
+                title="People, cumulative since 24 Feb 2022 (log scale)",
+                scale=alt.Scale(type="log", domain=[100, 3_000_000], nice=False),
+                axis=alt.Axis(values=[100, 1_000, 10_000, 100_000, 1_000_000], format=","),
+            ),
+            color=alt.Color(
+                "series:N",
+                title=None,
+                scale=alt.Scale(range=[CLAIMED, NAMED]),
+                legend=alt.Legend(orient="top-left", labelLimit=0),
+            ),
+        )
+        .properties(width=WIDTH, height=320)
+    )
+    claims_end = fig.cumulative.drop_nulls("claimed_personnel_cumulative")["date"].max()
+    return _titled(
+        chart,
+        "Named deaths against official Ukrainian claims, cumulative",
+        [
+            "Claims count killed and wounded and are a warring party's figure; named deaths are "
+            "a floor (names cover roughly 45-65% of deaths)",
+            f"Source: {SOURCES_NAMED} (to {fig.as_of:%d %b %Y}); General Staff of the Armed "
+            f"Forces of Ukraine via PetroIvaniuk (to {claims_end:%d %b %Y}).",
+        ],
+    )
+
+
+def regions_chart(fig: Figures) -> alt.Chart:
+    # GeoNames spellings alone are ambiguous ("Altai" and "Altai Krai"): the ISO code says which
+    regions = fig.regions.with_columns(
+        pl.format("{} ({})", pl.coalesce("name_en", "region_code"), pl.col("region_code")).alias(
+            "region"
+        )
+    )
+    first = regions["first_year"].min()
+    chart = (
+        alt.Chart(regions)
+        .mark_bar(color=NAMED)
+        .encode(
+            x=alt.X(
+                "rate_per_100k:Q", title="Named deaths per 100,000 men aged 16-61.5 (2021 census)"
+            ),
+            y=alt.Y("region:N", sort="-x", title=None, axis=alt.Axis(labelFontSize=9)),
+            tooltip=["region", "named_deaths", "rate_per_100k"],
+        )
+        .properties(width=WIDTH - 160, height=13 * regions.height)
+    )
+    return _titled(
+        chart,
+        "Named deaths per 100,000 working-age men, by home region",
+        [
+            f"All {regions.height} regions, highest first; deaths confirmed {first}-April 2023 "
+            "(the regional list stops then)",
+            "Source: Bessudnov (2023), doi:10.31235/osf.io/s43yf; 2021 census via the same. "
+            "Not the Mediazona vintage of the other charts.",
+        ],
+    )
+
+
+def km2_chart(fig: Figures) -> alt.Chart:
+    monthly = fig.monthly_km2.filter(pl.col("deaths_per_km2").is_not_null()).with_columns(
+        pl.col("month").cast(pl.Datetime)
+    )
+    chart = (
+        alt.Chart(monthly)
+        .mark_bar(color=NAMED)
+        .encode(
+            x=alt.X("month:T", title="Month", timeUnit="yearmonth", axis=alt.Axis(format="%b %Y")),
+            y=alt.Y("deaths_per_km2:Q", title="Named deaths per km² captured"),
+            opacity=alt.condition("datum.partial_month", alt.value(0.4), alt.value(1.0)),
+        )
+        .properties(width=WIDTH, height=300)
+    )
+    return _titled(
+        chart,
+        "Named deaths per square kilometre of territory captured, by month",
+        [
+            f"Blank: months in which Russia lost ground or gained under {MIN_MONTHLY_KM2:.0f} km². "
+            "Recent months look low because names are published late (see the nowcast).",
+            _footer(
+                fig.as_of,
+                SOURCES_NAMED + "; area controlled by Russia: The Economist's daily assessment",
+            ),
+        ],
+    )
+
+
+CHARTS = {
+    "weekly_named_deaths.png": weekly_chart,
+    "cumulative_named_vs_claims.png": cumulative_chart,
+    "deaths_per_100k_by_region.png": regions_chart,
+    "deaths_per_km2_by_month.png": km2_chart,
+}
+
+
+def render_png(chart: alt.Chart) -> bytes:
+    # Altair refuses more than 5,000 rows (a notebook guard); years of daily series exceed it
+    with alt.data_transformers.disable_max_rows():
+        spec = chart.to_json()
+    return vlc.vegalite_to_png(spec, scale=1.5)

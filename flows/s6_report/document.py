@@ -1,0 +1,233 @@
+"""The report as one self-contained HTML page (charts inlined) and a markdown summary."""
+
+from __future__ import annotations
+
+import base64
+import html
+
+import polars as pl
+
+from flows.s6_report.figures import Figures, backtest_scores, backtest_summary
+
+PERIOD_NAMES = {"calendar": "Calendar year", "war_year": "War year", "whole_war": "Whole war"}
+
+
+def _n(value: object, digits: int = 0) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float) and value != value:  # NaN
+        return "–"
+    return f"{value:,.{digits}f}"
+
+
+def method_paragraph(fig: Figures) -> str:
+    s = fig.settings
+    return (
+        "Named deaths are the soldiers Mediazona and BBC Russian have identified by name, counted "
+        f"by date of death in the Mediazona vintage of {fig.as_of:%d %B %Y}; deaths without a "
+        "known date are not in these counts. Names cover only part of real deaths, so the "
+        f"estimate range divides them by the share covered: low = named / {s['coverage_high']}, "
+        f"high = named / {s['coverage_low']}. Forces of the Donetsk and Luhansk 'republics' are "
+        f"missing from the lists: {_n(s['dnr_lnr_addon_low'])}–{_n(s['dnr_lnr_addon_high'])} are "
+        "shown beside the whole-war total (rounded to hundreds), never added to named counts. "
+        "War years run 24 February to 23 February; a week belongs to the year of its Thursday. "
+        "km² captured is the change in area controlled by Russia between the day before a period "
+        "and its last day. The probate-registry column is The Economist/Meduza's independent "
+        "estimate of deaths from inheritance cases (sum of weekly figures, bounds = sums of weekly "
+        "95% bounds). Every figure covers the period up to the data cut-off; recent periods keep "
+        "growing for months as obituaries appear."
+    )
+
+
+def yearly_rows(fig: Figures) -> list[dict]:
+    return fig.yearly.to_dicts()
+
+
+def _yearly_table(fig: Figures) -> str:
+    head = (
+        "<tr><th>period</th><th>to</th><th>named deaths</th><th>× first war year</th>"
+        "<th>estimate range</th><th>probate estimate (95% bounds)</th>"
+        "<th>deadliest day</th><th>deadliest ISO week</th><th>km² captured</th>"
+        "<th>named per km²</th><th>estimate mid per km²</th></tr>"
+    )
+    rows = []
+    for r in yearly_rows(fig):
+        period = f"{PERIOD_NAMES[r['period_type']]} {html.escape(r['period'])}"
+        probate = (
+            f"{_n(r['probate_estimate'])} ({_n(r['probate_estimate_low'])}–"
+            f"{_n(r['probate_estimate_high'])}; {r['probate_weeks']} wk)"
+            if r["probate_weeks"]
+            else "–"
+        )
+        estimate = f"{_n(r['estimate_low'])}–{_n(r['estimate_high'])}"
+        if r["period_type"] == "whole_war":
+            estimate += (
+                f"<br><small>with DNR/LNR forces ({_n(r['dnr_lnr_addon_low'])}–"
+                f"{_n(r['dnr_lnr_addon_high'])}): {_n(r['total_with_addon_low'])}–"
+                f"{_n(r['total_with_addon_high'])}</small>"
+            )
+        rows.append(
+            "<tr>"
+            f"<td>{period}</td><td>{r['data_through']}</td>"
+            f"<td class=n>{_n(r['named_deaths'])}</td>"
+            f"<td class=n>{_n(r['ratio_to_first_war_year'], 2)}</td>"
+            f"<td class=n>{estimate}</td><td class=n>{probate}</td>"
+            f"<td>{r['deadliest_day']} ({_n(r['deadliest_day_deaths'])})</td>"
+            f"<td>{r['deadliest_iso_week']} ({_n(r['deadliest_week_deaths'])})</td>"
+            f"<td class=n>{_n(r['km2_gained'])}</td>"
+            f"<td class=n>{_n(r['deaths_per_km2'], 1)}</td>"
+            f"<td class=n>{_n(r['estimate_mid_per_km2'], 1)}</td>"
+            "</tr>"
+        )
+    return f"<table>{head}{''.join(rows)}</table>"
+
+
+def _estimates_table(fig: Figures) -> str:
+    deaths = fig.estimates.filter(
+        (pl.col("estimate_type") == "deaths") & (pl.col("losses_of") == "russia")
+    )
+    rows = []
+    for r in deaths.to_dicts():
+        figure = (
+            _n(r["estimate_point"])
+            if r["estimate_point"] is not None
+            else f"{_n(r['estimate_low'])}–{_n(r['estimate_high'])}"
+        )
+        mark = " <b>(warring party)</b>" if r["from_warring_party"] else ""
+        rows.append(
+            f"<tr><td>{r['estimate_date']}</td><td class=n>{figure}</td>"
+            f"<td>{html.escape(r['published_by'])}{mark}</td>"
+            f'<td><a href="{html.escape(r["source_url"] or "")}">link</a></td></tr>'
+        )
+    return (
+        "<table><tr><th>date</th><th>Russian soldiers killed</th><th>published by</th>"
+        f"<th>source</th></tr>{''.join(rows)}</table>"
+    )
+
+
+NOWCAST_METHOD = (
+    "Names are published weeks to years after a death, so recent weeks look too low. The "
+    "nowcast scales them up in two stages, each learnt only from the vintages known at the time: "
+    "a chain ladder (how much a week's count grew between consecutive vintages of the last 26 "
+    "weeks, by weeks since death), then a correction per lag from past outcomes: each nowcast "
+    "made 26 weeks or more earlier against what the current vintage says of its week. The "
+    "median of those ratios scales the nowcast; their 10th and 90th percentiles give the "
+    "nominal 80% band. Weeks whose past ratios spread over more than a factor of 3 (the newest "
+    "weeks) get no nowcast."
+)
+
+
+def _late_additions(fig: Figures) -> str:
+    share = fig.late_additions_share
+    if share is None or share != share:  # too few vintages: NULL, or NaN from 0 / 0
+        return ""
+    return (
+        f"over the last year, {share:.0%} of the names added to the list were "
+        "for deaths more than 26 weeks before; "
+    )
+
+
+def _backtest_section(fig: Figures) -> str:
+    scores = backtest_scores(fig.backtest)
+    if not scores["cutoffs"]:
+        return (
+            f"<p>{NOWCAST_METHOD}</p><p>Too few vintages (26 weeks of outcomes are needed) to "
+            "nowcast or back-test.</p>"
+        )
+    summary = backtest_summary(fig.backtest)
+    rows = "".join(
+        f"<tr><td>{r['cutoff']}</td><td class=n>{r['weeks']}</td>"
+        f"<td class=n>{_n(r['published'])}</td><td class=n>{_n(r['first_stage'])}</td>"
+        f"<td class=n>{_n(r['nowcast'])}</td>"
+        f"<td class=n>{_n(r['known_now'])}</td><td class=n>{r['nowcast_error']:+.0%}</td>"
+        f"<td class=n>{r['first_stage_error']:+.0%}</td>"
+        f"<td class=n>{r['unadjusted_error']:+.0%}</td>"
+        f"<td class=n>{r['interval_coverage']:.0%}</td></tr>"
+        for r in summary.to_dicts()
+    )
+    return (
+        f"<p>{NOWCAST_METHOD}</p>"
+        f"<p>Back-test: at each of {scores['cutoffs']} past vintages at least 26 weeks old, the "
+        "nowcast was rebuilt from the vintages known then and the total of its weeks compared "
+        "with what the newest vintage knows. Mean absolute error of that total: "
+        f"<b>{scores['nowcast_mean_abs_error']:.0%}</b> with the nowcast, "
+        f"{scores['first_stage_mean_abs_error']:.0%} with the chain ladder alone, "
+        f"{scores['unadjusted_mean_abs_error']:.0%} taking the published counts as they stood. "
+        "The nominal 80% band held the later count for "
+        f"<b>{scores['interval_coverage']:.0%}</b> of weeks. Read the band as narrower than it "
+        f"should be and the nowcast as still low: {_late_additions(fig)}names for old deaths "
+        "arrive in large batches, ever faster, which no lag seen before predicts; and the newest "
+        "vintage is not final either.</p>"
+        "<table><tr><th>cut-off</th><th>weeks</th><th>published then</th><th>chain ladder</th>"
+        "<th>nowcast</th><th>known now</th><th>nowcast error</th><th>chain ladder error</th>"
+        f"<th>error without</th><th>in band</th></tr>{rows}</table>"
+    )
+
+
+STYLE = """
+body{font-family:Helvetica,Arial,sans-serif;max-width:1180px;margin:2em auto;color:#222}
+table{border-collapse:collapse;font-size:13px;margin:1em 0}
+td,th{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}
+td.n{text-align:right;font-variant-numeric:tabular-nums} img{max-width:100%}
+"""
+
+
+def render_html(fig: Figures, charts: dict[str, bytes], snapshot: str) -> str:
+    images = "".join(
+        f'<figure><img alt="{html.escape(name)}" '
+        f'src="data:image/png;base64,{base64.b64encode(png).decode()}"></figure>'
+        for name, png in charts.items()
+    )
+    return (
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        f"<title>toll report, data to {fig.as_of}</title><style>{STYLE}</style></head><body>"
+        f"<h1>Russian military deaths in Ukraine: named, estimated, and what they cost</h1>"
+        f"<p>toll snapshot <code>{html.escape(snapshot)}</code>; named-death data to "
+        f"<b>{fig.as_of:%d %B %Y}</b>. Figures are read from the snapshot's published tables "
+        "(fct_yearly_summary, fct_weekly_losses, fct_daily_losses, fct_regional_losses, "
+        "fct_published_estimates, fct_nowcast_backtest).</p>"
+        f"<h2>Yearly summary</h2>{_yearly_table(fig)}<p>{method_paragraph(fig)}</p>"
+        f"<h2>Charts</h2>{images}"
+        f"<h2>Reporting-lag nowcast</h2>{_backtest_section(fig)}"
+        "<h2>Published estimates, for context</h2><p>Russian soldiers killed, as published by "
+        "governments, researchers and media (The Economist's collection, CC BY 4.0). Figures "
+        "from Russia's or Ukraine's state are marked: they are a warring party's.</p>"
+        f"{_estimates_table(fig)}</body></html>"
+    )
+
+
+def render_markdown(fig: Figures, snapshot: str) -> str:
+    lines = [
+        f"# toll report: snapshot `{snapshot}`, data to {fig.as_of}",
+        "",
+        "| period | named deaths | estimate range | deadliest day | deadliest week | km² |",
+        "|---|---:|---:|---|---|---:|",
+    ]
+    for r in yearly_rows(fig):
+        lines.append(
+            f"| {PERIOD_NAMES[r['period_type']]} {r['period']} | {_n(r['named_deaths'])} | "
+            f"{_n(r['estimate_low'])}–{_n(r['estimate_high'])} | {r['deadliest_day']} "
+            f"({_n(r['deadliest_day_deaths'])}) | {r['deadliest_iso_week']} "
+            f"({_n(r['deadliest_week_deaths'])}) | {_n(r['km2_gained'])} |"
+        )
+    whole = fig.yearly.filter(pl.col("period_type") == "whole_war").to_dicts()
+    if whole:
+        w = whole[0]
+        lines += [
+            "",
+            f"With Donetsk/Luhansk forces ({_n(w['dnr_lnr_addon_low'])}–"
+            f"{_n(w['dnr_lnr_addon_high'])}) beside the named-based range: up to "
+            f"{_n(w['total_with_addon_high'])}.",
+        ]
+    scores = backtest_scores(fig.backtest)
+    if scores["cutoffs"]:
+        lines += [
+            "",
+            f"Nowcast back-test over {scores['cutoffs']} cut-offs: mean absolute error of the "
+            f"recent-weeks total {scores['nowcast_mean_abs_error']:.0%} (chain ladder alone "
+            f"{scores['first_stage_mean_abs_error']:.0%}, without nowcast "
+            f"{scores['unadjusted_mean_abs_error']:.0%}); the nominal 80% band held the later "
+            f"count for {scores['interval_coverage']:.0%} of weeks.",
+        ]
+    lines += ["", method_paragraph(fig)]
+    return "\n".join(lines)

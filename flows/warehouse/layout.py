@@ -1,0 +1,137 @@
+"""Where everything lives in a warehouse: the one place that knows its keys.
+
+  raw/<source>/<fetched_at>/<file>[.parquet|.rejected.parquet]   raw bytes and parsed rows
+  raw/_manifest/<fetched_at>-<source>-<sha12>.json                one entry per stored file
+  cache/raw/<table>.parquet, cache/local_stat/<source>.json       caches (safe to delete)
+  work/build-<stamp>.duckdb                                       a build's scratch database
+  snapshots/<id>/                                                 published snapshots
+  current -> snapshots/<id>                                       the published one
+  quarantine/<run>/*.parquet                                      rows set aside, per run
+  docs/<run>/index.html                                           the gate's Data Docs, per run
+  reports/<snapshot>/                                             `toll report` output
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flows.errors import TollError
+from flows.warehouse.storage import LocalStorage
+
+RAW = "raw"
+MANIFEST = "raw/_manifest"
+CACHE = "cache"
+WORK = "work"
+SNAPSHOTS = "snapshots"
+CURRENT = "current"
+QUARANTINE = "quarantine"
+DOCS = "docs"
+REPORTS = "reports"
+LOCK = ".lock"
+
+
+@dataclass(eq=False)
+class Warehouse:
+    """One warehouse; pass it along a run (it caches the manifest it has read)."""
+
+    storage: LocalStorage
+    _manifest: list | None = field(default=None, repr=False)
+
+    @classmethod
+    def at(cls, folder: Path | str) -> Warehouse:
+        folder = Path(folder)
+        if folder.exists() and not folder.is_dir():
+            raise TollError(
+                f"warehouse {folder} is a file, not a folder: point TOLL_WAREHOUSE (or "
+                "`warehouse` in toll.toml, or --warehouse) at a folder"
+            )
+        return cls(LocalStorage(folder))
+
+    def __str__(self) -> str:
+        return self.storage.root
+
+    # -- keys to local paths (only this package turns keys into paths) -----------------------
+
+    def path(self, key: str) -> Path:
+        return self.storage.path(key)
+
+    def exists(self) -> bool:
+        return self.storage.folder.is_dir()
+
+    def ensure(self) -> None:
+        """Create the warehouse folder, or say clearly why it cannot be."""
+        try:
+            self.storage.folder.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:
+            raise TollError(f"warehouse {self} is a file, not a folder") from None
+        except OSError as exc:
+            raise TollError(f"cannot create warehouse {self}: {exc.strerror}") from None
+
+    def raw_key(self, *parts: str) -> str:
+        return "/".join((RAW, *parts))
+
+    def cache_path(self, *parts: str) -> Path:
+        return self.path("/".join((CACHE, *parts)))
+
+    def work_folder(self) -> Path:
+        return self.path(WORK)
+
+    def lock_path(self) -> Path:
+        return self.path(LOCK)
+
+    def sample_sources_folder(self) -> Path:
+        """Where `toll run --demo` writes its generated sources."""
+        return self.path("sample-sources")
+
+    def current_folder(self) -> Path:
+        """What readers open: `current`, which always names a whole published snapshot."""
+        return self.path(CURRENT)
+
+    def snapshots_folder(self) -> Path:
+        return self.path(SNAPSHOTS)
+
+    def snapshot_folder(self, snapshot_id: str) -> Path:
+        return self.path(f"{SNAPSHOTS}/{snapshot_id}")
+
+    def quarantine_folder(self, run_id: str | None = None) -> Path:
+        return self.path(f"{QUARANTINE}/{run_id}" if run_id else QUARANTINE)
+
+    def quarantine_parts(self, run_id: str) -> list[Path]:
+        """The Parquet parts of one run's quarantine (temporary files left out)."""
+        folder = self.quarantine_folder(run_id)
+        return [p for p in sorted(folder.glob("*.parquet")) if not p.name.startswith(".")]
+
+    def docs_folder(self, run_id: str) -> Path:
+        return self.path(f"{DOCS}/{run_id}")
+
+    def docs_index(self, run_id: str) -> Path:
+        return self.path(f"{DOCS}/{run_id}/index.html")
+
+    def report_folder(self, snapshot_id: str) -> Path:
+        return self.path(f"{REPORTS}/{snapshot_id}")
+
+    # -- the manifest, read once per Warehouse object ----------------------------------------
+
+    def manifest(self) -> list:
+        """Every stored raw file, oldest fetch first (read once; `store` keeps it current)."""
+        if self._manifest is None:
+            from flows.warehouse.raw_store import read_manifest
+
+            self._manifest = read_manifest(self)
+        return self._manifest
+
+    def remember(self, entry) -> None:
+        if self._manifest is not None:
+            self._manifest.append(entry)
+            self._manifest.sort(key=lambda e: (e.fetched_at, e.source, e.file))
+
+
+def open_warehouse(settings) -> Warehouse:
+    """The warehouse a run's settings name (`warehouse`, TOLL_WAREHOUSE)."""
+    return Warehouse.at(settings.warehouse)
+
+
+def as_warehouse(where: Warehouse | Path | str) -> Warehouse:
+    """A Warehouse for a folder (scripts and tests may pass the folder itself)."""
+    return where if isinstance(where, Warehouse) else Warehouse.at(where)

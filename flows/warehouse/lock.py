@@ -1,0 +1,38 @@
+"""One writer per warehouse: a second run ends at once with a clear message."""
+
+from __future__ import annotations
+
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flows.errors import TollError
+from pathlib import Path
+
+from flows.warehouse.layout import Warehouse, as_warehouse
+
+
+class WarehouseBusy(TollError):
+    """Another toll run holds the warehouse lock."""
+
+
+@contextmanager
+def warehouse_lock(warehouse: Warehouse | Path) -> Iterator[None]:
+    warehouse = as_warehouse(warehouse)
+    warehouse.ensure()
+    try:
+        handle = open(warehouse.lock_path(), "a+")
+    except OSError as exc:
+        raise TollError(f"cannot write to warehouse {warehouse}: {exc.strerror}") from None
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise WarehouseBusy(
+            f"another toll run is writing {warehouse}; wait for it to finish and run again"
+        ) from None
+    try:
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()

@@ -1,0 +1,198 @@
+"""The raw layer: fetched files kept byte for byte, their parsed rows as Parquet, a manifest.
+
+Layout under the warehouse (see layout.py):
+  raw/<source>/<fetched_at>/<file>                 the bytes as fetched (never rewritten)
+  raw/<source>/<fetched_at>/<file>.parquet         the parsed rows + file_sha256 + as_of
+  raw/<source>/<fetched_at>/<file>.rejected.parquet  rows that did not parse, with a reason
+  raw/_manifest/<fetched_at>-<source>-<sha12>.json one manifest entry per stored file
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path, PurePosixPath
+
+import polars as pl
+import pyarrow.parquet as pq
+
+from flows.pipeline.crash_points import crash_point
+from flows.errors import TollError
+from flows.s2_ingest.parsing import Parsed
+from flows.s1_sources.catalogue import Source, SourceFile
+from flows.warehouse.layout import MANIFEST, Warehouse, as_warehouse
+from flows.warehouse.storage import write_atomic
+
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    source: str
+    file: str
+    url: str
+    sha256: str
+    size: int
+    fetched_at: str
+    as_of: str
+    rows: int
+    rejected: int
+    raw_path: str
+    parquet_path: str
+    rejected_path: str | None
+
+    @property
+    def fetched_time(self) -> datetime:
+        return datetime.fromisoformat(self.fetched_at)
+
+
+def write_parquet_atomic(frame: pl.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        pq.write_table(frame.to_arrow(), tmp, compression="zstd")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+# Parsed manifest entries by path, with the (inode, mtime, size) they were read at. A run reads
+# the manifest many times (fetch, build, gate, lineage, publish) and with daily maps it holds
+# thousands of entries: each is parsed once; a rewritten or edited entry is read again.
+_PARSED: dict[str, tuple[tuple[int, int, int], ManifestEntry]] = {}
+
+
+def read_manifest(warehouse: Warehouse | Path) -> list[ManifestEntry]:
+    """Every stored raw file, oldest fetch first (use `warehouse.manifest()`: read once a run)."""
+    warehouse = as_warehouse(warehouse)
+    folder = warehouse.path(MANIFEST)
+    if not folder.is_dir():
+        return []
+    entries = []
+    with os.scandir(folder) as found:
+        for item in found:
+            if not item.name.endswith(".json"):
+                continue
+            stat = item.stat()
+            key = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+            cached = _PARSED.get(item.path)
+            if cached is None or cached[0] != key:
+                cached = (key, _entry(Path(item.path)))
+                _PARSED[item.path] = cached
+            entries.append(cached[1])
+    return sorted(entries, key=lambda e: (e.fetched_at, e.source, e.file))
+
+
+def _entry(path: Path) -> ManifestEntry:
+    entry = ManifestEntry(**json.loads(path.read_text(encoding="utf-8")))
+    # An edited manifest must not make a build read files outside the warehouse.
+    for stored in (entry.raw_path, entry.parquet_path, entry.rejected_path):
+        parts = PurePosixPath(stored).parts if stored else ("raw",)
+        if PurePosixPath(stored or "raw").is_absolute() or ".." in parts or parts[0] != "raw":
+            raise TollError(
+                f"manifest entry {path.name}: path {stored!r}: expected a path under raw/"
+            )
+    return entry
+
+
+def known_sha256(warehouse: Warehouse, source: str) -> dict[str, ManifestEntry]:
+    return {e.sha256: e for e in warehouse.manifest() if e.source == source}
+
+
+def store(
+    warehouse: Warehouse | Path,
+    spec: SourceFile,
+    url: str,
+    content: bytes,
+    sha256: str,
+    parsed: Parsed,
+    fetched_at: datetime,
+) -> ManifestEntry:
+    """Keep one fetched file and its parsed rows; the manifest entry is written last."""
+    warehouse = as_warehouse(warehouse)
+    stamp = fetched_at.strftime("%Y%m%dT%H%M%S%fZ")
+    as_of: date = spec.as_of or fetched_at.date()
+    folder = warehouse.raw_key(spec.source, stamp)
+    raw_path = f"{folder}/{spec.name}"
+    parquet_path = f"{folder}/{spec.name}.parquet"
+    rejected_path = f"{folder}/{spec.name}.rejected.parquet" if parsed.rejected.height else None
+
+    write_atomic(warehouse.path(raw_path), content)
+    rows = parsed.rows.with_columns(
+        pl.lit(sha256).alias("file_sha256"), pl.lit(as_of).alias("as_of")
+    )
+    write_parquet_atomic(rows, warehouse.path(parquet_path))
+    if rejected_path is not None:
+        write_parquet_atomic(
+            parsed.rejected.with_columns(pl.lit(sha256).alias("file_sha256")),
+            warehouse.path(rejected_path),
+        )
+    crash_point("fetch")
+    entry = ManifestEntry(
+        source=spec.source,
+        file=spec.local,
+        url=url,
+        sha256=sha256,
+        size=len(content),
+        fetched_at=fetched_at.astimezone(UTC).isoformat(),
+        as_of=as_of.isoformat(),
+        rows=parsed.rows.height,
+        rejected=parsed.rejected.height,
+        raw_path=raw_path,
+        parquet_path=parquet_path,
+        rejected_path=rejected_path,
+    )
+    name = f"{stamp}-{spec.source}-{sha256[:12]}.json"
+    write_atomic(warehouse.path(f"{MANIFEST}/{name}"), json.dumps(asdict(entry), indent=1).encode())
+    warehouse.remember(entry)
+    return entry
+
+
+def entries_in_use(
+    warehouse: Warehouse | Path, source: Source, as_of: date | None = None
+) -> list[ManifestEntry]:
+    """The raw files a build reads: every vintage, or the newest content of each file.
+
+    With `as_of`, the data as it stood then: vintages after it are left out; a single-file
+    source uses its newest content from on or before it, or its oldest when none is that old
+    (reference tables such as the census exist in one version only).
+    """
+    warehouse = as_warehouse(warehouse)
+    stored = [e for e in warehouse.manifest() if e.source == source.name]  # oldest first
+    cutoff = as_of.isoformat() if as_of else None
+    if source.keep_all_vintages:
+        latest = {e.as_of: e for e in stored if cutoff is None or e.as_of <= cutoff}
+        return sorted(latest.values(), key=lambda e: (e.as_of, e.file))
+    chosen: dict[str, ManifestEntry] = {}
+    for entry in stored:
+        kept = chosen.get(entry.file)
+        if kept is None or cutoff is None or entry.as_of <= cutoff:
+            chosen[entry.file] = entry
+    return sorted(chosen.values(), key=lambda e: (e.as_of, e.file))
+
+
+def sources_in_use(
+    warehouse: Warehouse, catalogue: dict[str, Source], as_of: date | None = None
+) -> dict[str, list[dict]]:
+    """Per source, the raw files a build reads (file, sha256, as_of, url): snapshot metadata."""
+    return {
+        s.name: [
+            {"file": e.file, "sha256": e.sha256, "as_of": e.as_of, "url": e.url}
+            for e in entries_in_use(warehouse, s, as_of)
+        ]
+        for s in catalogue.values()
+    }
+
+
+def parquet_uri(warehouse: Warehouse, entry: ManifestEntry) -> str:
+    """Where DuckDB reads an entry's parsed rows."""
+    return warehouse.storage.uri(entry.parquet_path)
+
+
+def read_rejected(warehouse: Warehouse, entry: ManifestEntry) -> pl.DataFrame:
+    """The rows of `entry` that did not parse (empty when none)."""
+    if entry.rejected_path is None:
+        return pl.DataFrame()
+    return pl.read_parquet(warehouse.path(entry.rejected_path))

@@ -1,0 +1,41 @@
+"""Clear what a killed run left behind, before the next run writes anything.
+
+A run writes every file under a temporary name and renames it into place, so a crash can only
+leave temporary names behind: a half-written snapshot folder, a work database, a raw file or
+symlink not yet renamed. None of them is ever read as published data; this removes them. Raw
+files that were renamed into place stay, even without a manifest entry: raw inputs are never
+deleted.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from flows.warehouse.layout import CURRENT, Warehouse, as_warehouse
+
+
+def leftovers(warehouse: Warehouse | Path) -> list[Path]:
+    """Temporary paths a killed run left in the warehouse (empty after a clean run)."""
+    warehouse = as_warehouse(warehouse)
+    root = warehouse.path(".")
+    found: list[Path] = []
+    found += sorted(warehouse.snapshots_folder().glob(".tmp-*"))
+    found += sorted(warehouse.work_folder().glob("build-*"))
+    found += sorted(root.glob(f".{CURRENT}.tmp-*"))
+    # write_atomic's sibling names: `.<file>.tmp-<pid>`
+    found += sorted(warehouse.path(warehouse.raw_key()).rglob(".*.tmp-*"))
+    found += sorted(warehouse.cache_path().rglob(".*.tmp-*"))
+    found += sorted(warehouse.quarantine_folder().rglob(".*.tmp-*"))
+    return found
+
+
+def sweep(warehouse: Warehouse | Path) -> list[Path]:
+    """Remove the leftovers; call it only while holding the warehouse lock."""
+    removed = leftovers(warehouse)
+    for path in removed:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    return removed

@@ -1,0 +1,131 @@
+"""Ingest of many map files: a nightly with one new map reads, hashes and parses only that map."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from flows.config import load_settings
+from flows.s1_sources.catalogue import load_catalogue
+from flows.s2_ingest import collect
+from flows.warehouse import raw_store
+
+FIRST = date(2025, 1, 6)
+AN_HOUR_AGO = time.time() - 3600
+
+
+def _map(lon: float) -> bytes:
+    ring = [[lon, 48.0], [lon + 1, 48.0], [lon + 1, 49.0], [lon, 49.0], [lon, 48.0]]
+    geometry = {"type": "MultiPolygon", "coordinates": [[ring]]}
+    feature = {"type": "Feature", "properties": {}, "geometry": geometry}
+    return json.dumps({"type": "FeatureCollection", "features": [feature]}).encode()
+
+
+def _local(day: int) -> str:
+    return f"maps/deepstatemap_data_{FIRST + timedelta(days=day):%Y%m%d}.geojson"
+
+
+def _write_map(source_dir: Path, day: int, lon: float, mtime: float = AN_HOUR_AGO) -> None:
+    path = source_dir / _local(day)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(_map(lon))
+    # an old modification time: a file written this instant is always read (racy rule)
+    os.utime(path, (mtime, mtime))
+
+
+def _catalogue(tmp: Path, days: int) -> Path:
+    # local copies without checksum pins, like the benchmark's generated daily maps
+    lines = ["[sources.territory]", 'title = "maps"', 'format = "deepstate_geojson"']
+    lines += ['licence = "test"']
+    for day in range(days):
+        lines += ["[[sources.territory.files]]", f'local = "{_local(day)}"']
+        lines += [f'url = "https://example.invalid/{day}"', f'as_of = "{FIRST + timedelta(day)}"']
+    path = tmp / f"sources-{days}.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture
+def counted(monkeypatch) -> dict[str, list]:
+    """Which local files are read and hashed, parsed, and which manifest entries are parsed."""
+    seen: dict[str, list] = {"read": [], "parsed": [], "manifest": []}
+    fetch, parse, entry = collect.fetch_bytes, collect.parse_many, raw_store._entry
+
+    def fetch_bytes(source, url, **kwargs):
+        seen["read"].append(Path(url).name)
+        return fetch(source, url, **kwargs)
+
+    def parse_many(format_name, source, files, max_workers=None):
+        seen["parsed"] += [Path(file).name for file, _ in files]
+        return parse(format_name, source, files, max_workers)
+
+    def manifest_entry(path):
+        seen["manifest"].append(path.name)
+        return entry(path)
+
+    monkeypatch.setattr(collect, "fetch_bytes", fetch_bytes)
+    monkeypatch.setattr(collect, "parse_many", parse_many)
+    monkeypatch.setattr(raw_store, "_entry", manifest_entry)
+    return seen
+
+
+def _ingest(tmp: Path, days: int) -> collect.SourceOutcome:
+    settings = load_settings(
+        source_dir=tmp / "sources", warehouse=tmp / "warehouse", catalogue=_catalogue(tmp, days)
+    )
+    source = load_catalogue(settings.catalogue)["territory"]
+    return collect.ingest_source(settings, source, datetime.now(UTC))
+
+
+def test_one_new_map_is_the_only_file_read_hashed_or_parsed(tmp_path, counted) -> None:
+    for day in range(6):
+        _write_map(tmp_path / "sources", day, 30 + day)
+    assert len(_ingest(tmp_path, 6).new) == 6
+    assert len(counted["read"]) == len(counted["parsed"]) == 6
+    for found in counted.values():
+        found.clear()
+
+    _write_map(tmp_path / "sources", 6, 36)
+    outcome = _ingest(tmp_path, 7)
+    new = Path(_local(6)).name
+    assert [Path(f.file).name for f in outcome.new] == [new]
+    assert counted["read"] == [new] and counted["parsed"] == [new]
+    # each stored entry parsed once in all (it was once per declared file: quadratic)
+    assert sorted(counted["manifest"]) == sorted(set(counted["manifest"]))
+    assert len(counted["manifest"]) == 6
+    for found in counted.values():
+        found.clear()
+
+    # nothing new: nothing read; of the manifest only the entry written since is parsed
+    assert _ingest(tmp_path, 7).new == []
+    assert counted["read"] == counted["parsed"] == [] and len(counted["manifest"]) == 1
+
+
+def test_a_local_copy_rewritten_is_read_again(tmp_path, counted) -> None:
+    for day in range(3):
+        _write_map(tmp_path / "sources", day, 30 + day)
+    _ingest(tmp_path, 3)
+    counted["read"].clear()
+    # new content (same size, one digit differs) and an mtime one second later
+    _write_map(tmp_path / "sources", 1, 39, mtime=AN_HOUR_AGO + 1)
+    # the same bytes written again, with a new mtime
+    _write_map(tmp_path / "sources", 2, 32, mtime=AN_HOUR_AGO + 1)
+    outcome = _ingest(tmp_path, 3)
+    assert sorted(counted["read"]) == [Path(_local(1)).name, Path(_local(2)).name]
+    assert [Path(f.file).name for f in outcome.new] == [Path(_local(1)).name]
+    counted["read"].clear()
+    # both are known again by their new stat
+    assert _ingest(tmp_path, 3).new == [] and counted["read"] == []
+
+
+def test_a_file_just_written_is_not_trusted_by_its_stat(tmp_path, counted) -> None:
+    _write_map(tmp_path / "sources", 0, 30, mtime=time.time())
+    _ingest(tmp_path, 1)
+    counted["read"].clear()
+    _ingest(tmp_path, 1)
+    assert counted["read"] == [Path(_local(0)).name]

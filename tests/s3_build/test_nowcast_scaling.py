@@ -1,0 +1,109 @@
+"""The nowcast's reporting lag, found per cut-off without joining every cut-off to every vintage."""
+
+from datetime import date, timedelta
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from flows.s3_build.models import discover, run_models
+
+FIRST_WEEK = date(2024, 1, 1)  # a Monday
+
+
+def _counts(con: duckdb.DuckDBPyConnection, vintage_days: list[int]) -> None:
+    """Weekly named counts that keep growing with each vintage, plus two year-end vintages."""
+    rng = np.random.default_rng(7)
+    eventual = rng.integers(200, 900, size=60)
+    rows = []
+    for day in vintage_days:
+        vintage = FIRST_WEEK + timedelta(days=day)
+        for week in range(60):
+            start = FIRST_WEEK + timedelta(weeks=week)
+            age = (vintage - start).days
+            if age < 0:
+                continue
+            named = int(eventual[week] * (1 - np.exp(-age / (90 + 7 * (week % 5)))))
+            rows.append(("mediazona", vintage, start, named))
+    for year_end in (date(2024, 12, 31), date(2025, 12, 31)):
+        for week in range(60):
+            start = FIRST_WEEK + timedelta(weeks=week)
+            if start <= year_end:
+                age = (year_end - start).days
+                rows.append(("weekly_series", year_end, start, int(eventual[week] * age / 500)))
+    con.execute(
+        "create table int_named_vintage_counts "
+        "(series varchar, vintage date, week_start date, named hugeint)"
+    )
+    columns = dict(
+        zip(["series", "vintage", "week_start", "named"], zip(*rows, strict=True), strict=True)
+    )
+    con.from_arrow(pa.table(columns)).insert_into("int_named_vintage_counts")
+
+
+# The method as first written: every cut-off joined to every vintage known then (quadratic).
+BY_CUTOFF = """
+with counts as (select * from int_named_vintage_counts),
+known as (
+    select c.cutoff, counts.* from int_nowcast_cutoffs c join counts on counts.vintage <= c.cutoff
+),
+steps as (
+    select cutoff,
+        ((vintage - (week_start + 6)) // 7)::integer as lag_from,
+        ((next_vintage - (week_start + 6)) // 7)::integer as lag_to,
+        named as named_from, next_named as named_to,
+    from (
+        select known.*, lead(vintage) over w as next_vintage, lead(named) over w as next_named
+        from known window w as (partition by cutoff, series, week_start order by vintage)
+    )
+    where next_vintage is not null and next_vintage >= cutoff - 26 * 7
+        and week_start + 6 <= vintage and named >= 30 and next_named > 0
+),
+rates as (
+    select cutoff, lag.lag_weeks,
+        sum((named_from * ln(named_to / named_from) / (lag_to - lag_from))::decimal(38, 12))::double
+            / sum(named_from) as rate,
+    from steps, range(lag_from, lag_to) as lag(lag_weeks)
+    where lag_to > lag_from group by all
+)
+select cutoff, lag_weeks,
+    exp(-sum(rate) over (partition by cutoff order by lag_weeks desc rows unbounded preceding))
+        as share_published,
+from rates
+"""
+
+
+def _build(vintage_days: list[int]) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    _counts(con, vintage_days)
+    models = discover()
+    run_models(con, {n: models[n] for n in ("int_nowcast_cutoffs", "int_reporting_lag")})
+    return con
+
+
+def test_shares_equal_the_per_cutoff_method_exactly():
+    # sparse vintages, then daily ones (most of them no cut-off): steps of 1 to 16 days
+    days = list(range(0, 200, 9)) + list(range(200, 330)) + [335, 351]
+    con = _build(days)
+    new = con.sql("select cutoff, lag_weeks, share_published from int_reporting_lag").fetchall()
+    old = con.sql(f"select * from ({BY_CUTOFF}) where lag_weeks < 26").fetchall()
+    shared = {(c, lag) for c, lag, _ in new}
+    assert len(new) > 500 and len({c for c, _, _ in new}) > 30
+    # int_reporting_lag keeps a lag only where the spread is known too
+    assert shared <= {(c, lag) for c, lag, _ in old}
+    assert sorted(new) == sorted(row for row in old if (row[0], row[1]) in shared)
+
+
+def test_cutoffs_at_most_one_per_four_days_and_sparse_vintages_all_kept():
+    dense = _build(list(range(0, 200)))
+    cutoffs = [
+        c for (c,) in dense.sql("select cutoff from int_nowcast_cutoffs order by 1").fetchall()
+    ]
+    assert cutoffs[-1] == FIRST_WEEK + timedelta(days=199)  # the newest vintage is always one
+    gaps = [(b - a).days for a, b in zip(cutoffs, cutoffs[1:], strict=False)]
+    # one per 4-day period counted from a fixed day: only the newest period may be cut short
+    assert set(gaps[:-1]) == {4} and 1 <= gaps[-1] <= 4 and len(cutoffs) == 50
+    sparse_days = [0, 4, 9, 30, 34, 60]
+    sparse = _build(sparse_days)
+    kept = sparse.sql("select cutoff from int_nowcast_cutoffs order by 1").fetchall()
+    assert [c for (c,) in kept] == [FIRST_WEEK + timedelta(days=d) for d in sparse_days]

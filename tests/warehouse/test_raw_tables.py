@@ -1,0 +1,105 @@
+"""Many small raw files as one table: a build reads the compacted cache plus only new files."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from flows.warehouse import raw_tables
+from flows.warehouse.layout import Warehouse
+from flows.s2_ingest.parsing import Parsed
+from flows.warehouse.raw_store import entries_in_use, store
+from flows.s1_sources.catalogue import Source, SourceFile
+from flows.s3_build.runner import register_raw_tables
+from flows.warehouse.database import connect
+
+FIRST = date(2025, 1, 1)
+
+
+def _source(days: int, keep_all: bool = False) -> Source:
+    files = tuple(
+        SourceFile(
+            "maps",
+            f"maps/{day}.json",
+            f"https://example.invalid/{day}",
+            None,
+            FIRST + timedelta(days=day),
+        )
+        for day in range(days)
+    )
+    return Source("maps", "maps", "test", "test", files, keep_all_vintages=keep_all)
+
+
+def _store(warehouse: Path, source: Source, day: int) -> None:
+    rows = pl.DataFrame({"day": [day], "km2": [1000.0 + day]})
+    rejected = pl.DataFrame(schema={"row": pl.Int64, "reason": pl.String})
+    spec = source.files[day]
+    content = f"map {day}".encode()
+    store(
+        warehouse, spec, spec.url, content, f"{day:064d}", Parsed(rows, rejected), datetime.now(UTC)
+    )
+
+
+def _table(warehouse: Path, source: Source, as_of: date | None = None) -> list[tuple]:
+    con = connect()
+    register_raw_tables(con, warehouse, {"maps": source}, as_of)
+    return con.execute("select day, km2 from raw_maps order by day").fetchall()
+
+
+@pytest.fixture(autouse=True)
+def few_files_are_many(monkeypatch) -> None:
+    monkeypatch.setattr(raw_tables, "MANY_FILES", 3)
+
+
+def test_a_new_file_is_the_only_raw_file_read(tmp_path) -> None:
+    warehouse = tmp_path / "wh"
+    source = _source(5)
+    for day in range(4):
+        _store(warehouse, source, day)
+    assert _table(warehouse, _source(4)) == [(d, 1000.0 + d) for d in range(4)]
+    _store(warehouse, source, 4)
+    # the old files' rows now come from the cache: their own Parquet files are not opened
+    for entry in entries_in_use(warehouse, source):
+        if entry.file != source.files[4].local:
+            (warehouse / entry.parquet_path).unlink()
+    assert _table(warehouse, source) == [(d, 1000.0 + d) for d in range(5)]
+
+
+def test_only_the_files_in_use_are_in_the_table(tmp_path) -> None:
+    warehouse = tmp_path / "wh"
+    source = _source(5, keep_all=True)
+    for day in range(5):
+        _store(warehouse, source, day)
+    assert len(_table(warehouse, source)) == 5
+    # as of an earlier day the later vintages are not in use, though the cache holds them
+    assert _table(warehouse, source, FIRST + timedelta(days=3)) == [
+        (d, 1000.0 + d) for d in range(4)
+    ]
+
+
+def test_a_broken_cache_is_read_around(tmp_path) -> None:
+    warehouse = tmp_path / "wh"
+    source = _source(4)
+    for day in range(4):
+        _store(warehouse, source, day)
+    _table(warehouse, source)
+    Warehouse.at(warehouse).cache_path("raw", "raw_maps.parquet").write_bytes(b"not parquet")
+    assert _table(warehouse, source) == [(d, 1000.0 + d) for d in range(4)]
+
+
+def test_few_files_are_read_whole_without_a_cache(tmp_path) -> None:
+    warehouse = tmp_path / "wh"
+    source = _source(2)
+    for day in range(2):
+        _store(warehouse, source, day)
+    con = connect()
+    register_raw_tables(con, warehouse, {"maps": source})
+    kind = con.execute(
+        "select table_type from information_schema.tables where table_name = 'raw_maps'"
+    ).fetchone()
+    # a table all the same: the models and the gate query it many times
+    assert kind == ("BASE TABLE",)
+    assert not Warehouse.at(warehouse).cache_path("raw").exists()
