@@ -16,7 +16,7 @@ from flows.config import Settings
 from flows.lineage.capture import git_commit, write_lineage
 from flows.lineage.changes import write_changes
 from flows.pipeline.crash_points import crash_point
-from flows.s1_sources.catalogue import Source
+from flows.s1_sources.catalogue import Source, load_catalogue
 from flows.s2_ingest.collect import SourceOutcome, ingest_source
 from flows.s3_build.models import Model
 from flows.s3_build.runner import build_models
@@ -137,7 +137,10 @@ def publish_task(
         write_report(folder, snapshot=snapshot)
         write_changes(previous, folder, snapshot)
 
-    return publish(con, warehouse, models, metadata, before_switch=before_switch)
+    catalogue = load_catalogue(settings.catalogue)
+    return publish(
+        con, warehouse, models, metadata, before_switch=before_switch, catalogue=catalogue
+    )
 
 
 @task(name="report", cache_policy=NO_CACHE)

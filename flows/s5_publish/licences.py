@@ -1,7 +1,7 @@
 """What each published table may be used under, derived from the licences of its inputs.
 
-Each source declares its terms in the catalogue (`[[sources.<name>.terms]]`: licence, credit,
-and which files when they differ). A table inherits every obligation of the sources it is
+Each source declares its terms in the catalogue (`[[sources.<name>.terms]]`, read by
+`flows/s1_sources/terms.py`). A table inherits every obligation of the sources it is
 built from: attribution for all, share-alike from CC BY-SA, copyleft from GPL-3.0, MIT notices
 kept; an input without any licence is flagged, since toll cannot grant rights it was never
 given. The statement goes into every snapshot (`LICENSES.md`, `licenses.json`) with a
@@ -14,65 +14,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
-from flows.errors import ConfigError
+from flows.s1_sources.terms import LICENCES, UNLICENSED, Terms
 
-UNLICENSED = "none"
-
-
-@dataclass(frozen=True)
-class Licence:
-    name: str
-    url: str
-    share_alike: bool = False
-    copyleft: bool = False
-
-
-LICENCES = {
-    "CC-BY-4.0": Licence("CC BY 4.0", "https://creativecommons.org/licenses/by/4.0/"),
-    "CC-BY-SA-4.0": Licence(
-        "CC BY-SA 4.0", "https://creativecommons.org/licenses/by-sa/4.0/", share_alike=True
-    ),
-    "MIT": Licence("MIT", "https://opensource.org/license/mit"),
-    "GPL-3.0-only": Licence(
-        "GNU GPL 3.0", "https://www.gnu.org/licenses/gpl-3.0.html", copyleft=True
-    ),
-    UNLICENSED: Licence("no licence stated", ""),
-}
 # toll's own choice for a table whose inputs ask for no stronger terms: attribution only
 DEFAULT_OUTPUT = "CC-BY-4.0"
-
-
-@dataclass(frozen=True)
-class Terms:
-    licence: str
-    credit: str
-    part: str = ""  # which files of the source, when they differ
-    notice: str = ""  # a copyright notice the licence asks to keep
-    note: str = ""
-
-
-def parse_terms(source: str, raw: object) -> list[Terms]:
-    """The `terms` of one catalogue entry; a clear error naming the source and field."""
-    if not isinstance(raw, list) or not raw:
-        raise ConfigError(
-            f"source catalogue, source '{source}': expected [[sources.{source}.terms]] with "
-            "licence and credit"
-        )
-    terms = []
-    for i, entry in enumerate(raw, 1):
-        allowed = {"licence", "credit", "part", "notice", "note"}
-        if not isinstance(entry, dict) or not {"licence", "credit"} <= set(entry) <= allowed:
-            raise ConfigError(
-                f"source catalogue, source '{source}', terms #{i}: expected licence and credit "
-                f"(optional part, notice, note), found {entry!r}"
-            )
-        if entry["licence"] not in LICENCES:
-            raise ConfigError(
-                f"source catalogue, source '{source}', terms #{i}: licence {entry['licence']!r}: "
-                f"expected one of {sorted(LICENCES)}"
-            )
-        terms.append(Terms(**{k: str(v) for k, v in entry.items()}))
-    return terms
 
 
 @dataclass

@@ -9,8 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from flows.errors import ConfigError
-from flows.models import discover
 from flows.s3_build.column_docs import MARTS_DIR, load_table_doc, load_table_docs, with_descriptions
+from flows.s3_build.models import discover
 
 
 def test_every_published_model_has_column_docs_and_every_docs_file_a_model() -> None:

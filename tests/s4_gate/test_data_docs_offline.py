@@ -12,8 +12,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from flows.data_docs import build_data_docs
-from flows.gate import validate
+from flows.s4_gate.data_docs import build_data_docs
+from flows.s4_gate.suites import validate
 
 pytestmark = pytest.mark.slow
 STATUS = "expect_column_values_to_be_between"

@@ -6,14 +6,13 @@ import pytest
 import yaml
 
 from flows.errors import ConfigError
+from flows.s1_sources.terms import Terms, parse_terms
 from flows.s5_publish.licences import (
     SourceCredit,
-    Terms,
     citation_cff,
     citation_text,
     licences_json,
     licences_markdown,
-    parse_terms,
     table_licence,
 )
 
