@@ -10,9 +10,18 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from flows.s3_build.column_docs import TableDoc, load_table_docs
 from flows.s4_gate.suites import GateResult, quiet_great_expectations
 
 INDEX = "index.html"
+
+
+def column_notes(doc: TableDoc) -> list[str]:
+    """The table's column docs as suite notes (markdown, shown on the suite's page)."""
+    columns = "\n".join(
+        f"- `{name}` ({column.unit}): {column.description}" for name, column in doc.columns.items()
+    )
+    return [f"**{doc.name}**: {doc.description}", f"Columns:\n\n{columns}"]
 
 
 def build_data_docs(result: GateResult, folder: Path) -> Path:
@@ -34,8 +43,12 @@ def build_data_docs(result: GateResult, folder: Path) -> Path:
     context.add_data_docs_site("toll", site_config(folder))
     run_id = RunIdentifier(run_name=folder.name)
     added: set[str] = set()
+    tables = load_table_docs()
     for suite, validation in zip(result.suites, result.results, strict=True):
         if suite.name not in added:
+            doc = tables.get((suite.meta or {}).get("table", suite.name))
+            if doc is not None and not suite.notes:
+                suite.notes = column_notes(doc)
             context.suites.add(suite)
             added.add(suite.name)
         key = ValidationResultIdentifier(

@@ -66,7 +66,7 @@ def write_csv(database: duckdb.DuckDBPyConnection, name: str, folder: Path) -> N
     )
 
 
-def _terms(source: Source | None, name: str) -> list[Terms]:
+def source_terms(source: Source | None, name: str) -> list[Terms]:
     if source is None or not source.terms:
         # a source the catalogue gives no terms for is flagged like an unlicensed one
         return [Terms(UNLICENSED, source.title if source else name, note="no terms declared")]
@@ -92,7 +92,7 @@ def write_licences(
     statements = []
     used: dict[str, SourceCredit] = {}
     for table in sorted(tables):
-        inputs = {s: _terms(catalogue.get(s), s) for s in table_sources(models, table)}
+        inputs = {s: source_terms(catalogue.get(s), s) for s in table_sources(models, table)}
         statements.append(table_licence(table, inputs))
         for name, terms in inputs.items():
             title = catalogue[name].title if name in catalogue else name

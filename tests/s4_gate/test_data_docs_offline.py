@@ -6,12 +6,17 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import duckdb
+import httpx
 import pytest
 
+from flows.ops.run_artifacts import docs_link
 from flows.s4_gate.data_docs import build_data_docs
 from flows.s4_gate.suites import validate
 
@@ -22,7 +27,7 @@ STATUS = "expect_column_values_to_be_between"
 def _suite(name: str, severity: str, max_value: int) -> dict:
     return {
         "name": name,
-        "meta": {"table": "weeks", "layer": "marts"},
+        "meta": {"table": "dim_week", "layer": "marts"},
         "expectations": [
             {
                 "type": "expect_table_row_count_to_be_between",
@@ -42,7 +47,7 @@ def _suite(name: str, severity: str, max_value: int) -> dict:
 def docs(tmp_path_factory) -> Path:
     """One run's Data Docs: a suite that passes, one failing a warning, one failing an error."""
     con = duckdb.connect()
-    con.execute("create table weeks as select range as iso_week from range(1, 54)")
+    con.execute("create table dim_week as select range as iso_week from range(1, 54)")
     suites = {
         "all_pass": _suite("all_pass", "error", 53),
         "only_warnings": _suite("only_warnings", "warning", 52),
@@ -50,7 +55,8 @@ def docs(tmp_path_factory) -> Path:
     }
     result = validate(con, {}, suites)
     assert [r.success for r in result.results] == [True, False, False]
-    return build_data_docs(result, tmp_path_factory.mktemp("docs") / "run-1").parent
+    warehouse = tmp_path_factory.mktemp("warehouse")
+    return build_data_docs(result, warehouse / "docs" / "run-1").parent
 
 
 def _chromium() -> str:
@@ -110,6 +116,9 @@ def test_no_page_loads_anything_from_the_network_and_every_asset_is_there(docs) 
         missing = [t for t in targets if not (page.parent / t.split("?")[0]).resolve().exists()]
         assert missing == [], (page, missing)
     assert (docs / "static/vendor/fontawesome/webfonts/fa-solid-900.woff2").exists()
+    # the suite's page carries the table's column docs (sql/marts/dim_week.columns.toml)
+    suite_page = (docs / "expectations" / "all_pass.html").read_text(encoding="utf-8")
+    assert "<code>iso_week</code> (week number (1-53)): ISO week number." in suite_page
 
 
 def test_the_index_lists_the_run_with_a_warning_as_a_warning(docs, tmp_path) -> None:
@@ -141,3 +150,37 @@ def test_a_warning_only_suite_reads_passed_with_warnings_with_its_severity(docs,
     assert passed and all(re.search(r">\s*error\s*<", r[3]) for r in passed)
     (failed_page,) = (docs / "validations" / "has_error").rglob("*.html")
     assert re.search(r"Status:</span>\s*<i[^>]*></i>\s*Failed\b", failed_page.read_text())
+
+
+def test_the_prefect_ui_link_is_http_and_toll_docs_serves_it(docs, tmp_path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    link, text = docs_link(tmp_path, docs / "index.html", f"http://127.0.0.1:{port}")
+    assert link == f"http://127.0.0.1:{port}/run-1/index.html" and "toll docs" in text
+    warehouse = docs.parent.parent
+    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "flows.cli.app", "docs", "--warehouse", str(warehouse)]
+        + ["--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        page = None
+        for _ in range(120):  # the CLI imports Prefect first: up to a minute on a busy machine
+            try:
+                page = httpx.get(link, timeout=2)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, server.stdout.read()
+                time.sleep(0.5)
+        assert page is not None and page.status_code == 200
+        assert "only_warnings" in page.text
+        asset = httpx.get(f"http://127.0.0.1:{port}/run-1/static/vendor/jquery.min.js", timeout=5)
+        assert asset.status_code == 200 and len(asset.content) > 80_000
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -10,6 +10,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from helpers.toll_testing import run_cli
 
 from flows.s3_build.column_docs import load_table_docs
 from flows.warehouse.snapshots import METADATA, current_snapshot
@@ -95,3 +96,14 @@ def test_licences_follow_the_inputs_and_the_citation_names_the_snapshot(snapshot
     assert len(cff["references"]) >= 10  # every source (territory twice: two licences)
     text = (snapshot / "CITATION.txt").read_text()
     assert f"Snapshot {snapshot.name}" in text and "DeepStateMap.live" in text
+
+
+def test_toll_cite_prints_the_citation_and_the_licences(demo_baseline, snapshot) -> None:
+    _, warehouse = demo_baseline
+    text = run_cli("cite", "--warehouse", str(warehouse))
+    assert text.returncode == 0, text.stderr
+    assert text.stdout == (snapshot / "CITATION.txt").read_text()
+    licences = run_cli("cite", "--licences", "--warehouse", str(warehouse))
+    assert "| `dim_region` | CC BY-SA 4.0 |" in licences.stdout
+    missing = run_cli("cite", "20200101T000000000000Z", "--warehouse", str(warehouse))
+    assert missing.returncode == 1 and "Traceback" not in missing.stderr + missing.stdout

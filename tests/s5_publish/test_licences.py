@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 from flows.errors import ConfigError
+from flows.s1_sources.catalogue import load_catalogue
 from flows.s1_sources.terms import Terms, parse_terms
 from flows.s5_publish.licences import (
     SourceCredit,
@@ -15,6 +16,7 @@ from flows.s5_publish.licences import (
     licences_markdown,
     table_licence,
 )
+from flows.s5_publish.reference import REFERENCE, reference_markdown
 
 ECONOMIST = Terms("CC-BY-4.0", "The Economist")
 HFLABS = Terms("CC-BY-SA-4.0", "hflabs/region (DaData.ru)")
@@ -83,3 +85,19 @@ def test_citation_names_the_snapshot_its_date_and_the_sources() -> None:
 def test_malformed_terms_are_a_clear_error_naming_the_source(raw) -> None:
     with pytest.raises(ConfigError, match="source 'regions'"):
         parse_terms("regions", raw)
+
+
+def test_every_source_declares_its_terms_as_the_data_readme_states() -> None:
+    catalogue = load_catalogue()
+    assert all(source.terms for source in catalogue.values())
+    licences = {name: [t.licence for t in s.terms] for name, s in catalogue.items()}
+    assert licences["regions"] == ["CC-BY-SA-4.0"]
+    assert licences["territory"] == ["none", "GPL-3.0-only"]
+    assert licences["named_records"] == licences["census_men"] == ["none"]
+    assert licences["weekly_named"] == licences["territory_area"] == ["CC-BY-4.0"]
+
+
+def test_the_table_reference_in_docs_is_current() -> None:
+    assert REFERENCE.read_text(encoding="utf-8") == reference_markdown(), (
+        "docs/tables.md is out of date: run `python -m flows.s5_publish.reference`"
+    )
