@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     # A failed nightly or backfill run POSTs a JSON alert here (Slack-style `text` + fields).
     alert_webhook: str | None = None
 
+    # Where `toll docs` serves the warehouse's Data Docs (docs/<run>/index.html): the Prefect
+    # UI's Data Docs links point here, since a browser will not follow file:// from a web page.
+    docs_url: str = "http://127.0.0.1:8765"
+
     http_timeout_seconds: float = 60.0
     http_retries: int = Field(4, ge=1)  # attempts in all, for transient failures only
     http_backoff_seconds: float = Field(0.5, ge=0)  # first wait; doubles up to 8 s

@@ -262,6 +262,7 @@ def sources(as_json: AsJson = False) -> None:
                     s.name: {
                         "title": s.title,
                         "licence": s.licence,
+                        "terms": [asdict(t) for t in s.terms],
                         "files": [f.location(settings) for f in s.files],
                     }
                     for s in catalogue.values()
@@ -396,6 +397,76 @@ def validate(
             console.print(f"Data Docs: {outcome.docs}")
     if blocking(checks):
         raise typer.Exit(1)
+
+
+@app.command()
+def docs(
+    warehouse: Warehouse = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port (default: the one in the docs_url setting).")
+    ] = None,
+) -> None:
+    """Serve the runs' Data Docs over HTTP on loopback, where the Prefect UI's links point."""
+    import functools
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import urlparse
+
+    from flows.warehouse.layout import open_warehouse
+
+    settings = load_settings(warehouse=warehouse)
+    folder = open_warehouse(settings).docs_root()
+    if not folder.is_dir():
+        raise TollError(f"no Data Docs in {folder}: a run's gate writes them (`toll run`)")
+    url = urlparse(settings.docs_url)
+    # loopback only: the docs name tables and expectations, nothing to show to a network
+    host, port = "127.0.0.1", port or url.port or 8765
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:  # a request per line is noise
+            pass
+
+    handler = functools.partial(Quiet, directory=str(folder))
+    try:
+        server = ThreadingHTTPServer((host, port), handler)
+    except OSError as exc:
+        raise TollError(f"cannot serve Data Docs on {host}:{port} ({exc.strerror})") from None
+    newest = max(folder.glob("*/index.html"), key=lambda p: p.stat().st_mtime, default=None)
+    console.print(f"Data Docs of {folder} on http://{host}:{port}/ (Ctrl-C stops)")
+    if newest is not None:
+        console.print(f"latest run: http://{host}:{port}/{newest.parent.name}/index.html")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+@app.command()
+def cite(
+    snapshot: Annotated[
+        str | None, typer.Argument(help="Snapshot id (default: the current one).")
+    ] = None,
+    warehouse: Warehouse = None,
+    cff: Annotated[bool, typer.Option("--cff", help="Print CITATION.cff instead.")] = False,
+    licences: Annotated[
+        bool, typer.Option("--licences", help="Print each table's licence and obligations.")
+    ] = False,
+) -> None:
+    """Citation text naming the snapshot and its sources, ready to paste (or its licences)."""
+    from flows.s5_publish.exports import CITATION_CFF, CITATION_TXT, LICENSES_MD
+    from flows.warehouse.snapshots import resolve
+
+    store = _store(warehouse)
+    target = resolve(store, snapshot)
+    name = LICENSES_MD if licences else CITATION_CFF if cff else CITATION_TXT
+    path = target / name
+    if not path.exists():
+        raise TollError(
+            f"snapshot {target.name} has no {name}: it was published before toll wrote "
+            "citations and licences; the next published snapshot has them"
+        )
+    typer.echo(path.read_text(encoding="utf-8"), nl=False)
 
 
 @app.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import quote
 
 from prefect.artifacts import (
     create_link_artifact,
@@ -98,9 +99,20 @@ def expectation_rows(checks: list[Check]) -> list[dict]:
     ]
 
 
-def docs_link(snapshot: Path, docs: Path | None = None) -> tuple[str, str]:
-    """The run's Data Docs when the gate wrote them, else the snapshot's HTML report."""
+def served_docs_url(docs: Path, docs_url: str) -> str:
+    """The http(s) URL of a run's Data Docs page (`docs/<run>/index.html`) under `toll docs`."""
+    run, page = docs.parent.name, docs.name
+    return f"{docs_url.rstrip('/')}/{quote(run)}/{quote(page)}"
+
+
+def docs_link(
+    snapshot: Path, docs: Path | None = None, docs_url: str | None = None
+) -> tuple[str, str]:
+    """The run's Data Docs when the gate wrote them (served by `toll docs` when `docs_url` is
+    given: the Prefect UI cannot open file:// links), else the snapshot's HTML report."""
     if docs is not None and docs.is_file():
+        if docs_url:
+            return served_docs_url(docs, docs_url), "GX Data Docs of this run (`toll docs`)"
         return docs.as_uri(), "GX Data Docs of this run"
     for candidate in sorted(snapshot.rglob("index.html")):
         if any("docs" in part for part in candidate.relative_to(snapshot).parts[:-1]):
@@ -117,6 +129,7 @@ def publish_run_artifacts(
     snapshot: Path,
     title: str,
     docs: Path | None = None,
+    docs_url: str | None = None,
 ) -> None:
     create_markdown_artifact(
         markdown=summary_markdown(title, outcomes, checks, snapshot),
@@ -126,8 +139,9 @@ def publish_run_artifacts(
     create_table_artifact(
         table=expectation_rows(checks), key=EXPECTATIONS_KEY, description="expectation results"
     )
-    link, text = docs_link(snapshot, docs)
-    create_link_artifact(link=link, link_text=text, key=DOCS_KEY, description=text)
+    link, text = docs_link(snapshot, docs, docs_url)
+    description = f"{text}: {docs}" if docs is not None and docs.is_file() else text
+    create_link_artifact(link=link, link_text=text, key=DOCS_KEY, description=description)
 
 
 def completion_message(snapshot: Path) -> str:

@@ -202,7 +202,12 @@ def _run(settings: Settings, run_date: date, plan: RunPlan) -> State:
                 logger.info("deleted snapshot %s (keep_snapshots)", name)
     report_task(snapshot)
     publish_run_artifacts(
-        outcomes, checks, snapshot, title=plan.title, docs=run_docs(warehouse, run_id)
+        outcomes,
+        checks,
+        snapshot,
+        title=plan.title,
+        docs=run_docs(warehouse, run_id),
+        docs_url=settings.docs_url,
     )
     changes_artifact(snapshot)
     message = completion_message(snapshot)

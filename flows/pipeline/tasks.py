@@ -15,8 +15,9 @@ from flows import __version__
 from flows.config import Settings
 from flows.lineage.capture import git_commit, write_lineage
 from flows.lineage.changes import write_changes
+from flows.ops.run_artifacts import served_docs_url
 from flows.pipeline.crash_points import crash_point
-from flows.s1_sources.catalogue import Source
+from flows.s1_sources.catalogue import Source, load_catalogue
 from flows.s2_ingest.collect import SourceOutcome, ingest_source
 from flows.s3_build.models import Model
 from flows.s3_build.runner import build_models
@@ -92,8 +93,8 @@ def validate_task(
         )
     if outcome.docs is not None:
         create_link_artifact(
-            link=outcome.docs.as_uri(),
-            link_text="GX Data Docs of this run's gate",
+            link=served_docs_url(outcome.docs, settings.docs_url),
+            link_text="GX Data Docs of this run's gate (`toll docs`)",
             key="toll-gate-docs",
             description=f"Data Docs: {outcome.docs}",
         )
@@ -137,7 +138,10 @@ def publish_task(
         write_report(folder, snapshot=snapshot)
         write_changes(previous, folder, snapshot)
 
-    return publish(con, warehouse, models, metadata, before_switch=before_switch)
+    catalogue = load_catalogue(settings.catalogue)
+    return publish(
+        con, warehouse, models, metadata, before_switch=before_switch, catalogue=catalogue
+    )
 
 
 @task(name="report", cache_policy=NO_CACHE)

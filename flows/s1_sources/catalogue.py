@@ -9,6 +9,7 @@ from pathlib import Path, PurePosixPath
 
 from flows.config import Settings
 from flows.errors import ConfigError
+from flows.s1_sources.terms import Terms, parse_terms
 from flows.warehouse.sql_names import identifier
 
 CATALOGUE = Path(__file__).with_name("sources.toml")
@@ -53,6 +54,9 @@ class Source:
     # templates ({date:%Y%m%d}) of one upstream file a day, fetched by runs on upstream URLs
     daily_url: str | None = None
     daily_local: str | None = None
+    # terms of use (licence, credit); a catalogue without them still loads, and every table
+    # built from such a source is flagged as built from an unlicensed input
+    terms: tuple[Terms, ...] = ()
 
     def daily_files(self, days: list[date]) -> tuple[SourceFile, ...]:
         """The dated upstream files of these days (optional: a day may not be published yet)."""
@@ -127,4 +131,5 @@ def _source(name: str, spec: dict) -> Source:
         keep_all_vintages=spec.get("keep", "latest") == "all",
         daily_url=spec.get("daily_url"),
         daily_local=spec.get("daily_local"),
+        terms=tuple(parse_terms(name, spec["terms"])) if "terms" in spec else (),
     )

@@ -1,30 +1,27 @@
 """GX Data Docs for one run, as static HTML that opens offline.
 
-GX's pages load Bootstrap, jQuery and fonts from CDNs; without them a page is unstyled but its
-content is all there. The external tags are removed (nothing is fetched when a page opens) and a
-small stylesheet is inlined so tables stay readable.
+GX's pages load Bootstrap, jQuery, bootstrap-table and Font Awesome from CDNs; the same files,
+vendored, are copied into the folder and the pages point at them (`flows/s4_gate/docs_site.py`),
+so the index, its filters and the status icons work from file:// with no network.
 """
 
 from __future__ import annotations
 
-import re
 import shutil
 from pathlib import Path
 
+from flows.s3_build.column_docs import TableDoc, load_table_docs
 from flows.s4_gate.suites import GateResult, quiet_great_expectations
 
-_EXTERNAL = re.compile(
-    r"<(?:link|script)\b[^>]*(?:href|src)=\"https?://[^\"]*\"[^>]*>(?:\s*</script>)?",
-    re.IGNORECASE,
-)
-_STYLE = """<style>
-body{font-family:system-ui,sans-serif;margin:1rem 2rem;color:#222}
-table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ccc;padding:.25rem .5rem}
-.text-danger,.fa-times{color:#b00}.text-success,.fa-check-circle{color:#070}
-.d-none,.modal{display:none}.card{border:1px solid #ddd;margin:.5rem 0;padding:.5rem}
-nav,.navbar{margin-bottom:1rem}pre,code{background:#f6f6f6;white-space:pre-wrap}
-</style>"""
 INDEX = "index.html"
+
+
+def column_notes(doc: TableDoc) -> list[str]:
+    """The table's column docs as suite notes (markdown, shown on the suite's page)."""
+    columns = "\n".join(
+        f"- `{name}` ({column.unit}): {column.description}" for name, column in doc.columns.items()
+    )
+    return [f"**{doc.name}**: {doc.description}", f"Columns:\n\n{columns}"]
 
 
 def build_data_docs(result: GateResult, folder: Path) -> Path:
@@ -36,26 +33,22 @@ def build_data_docs(result: GateResult, folder: Path) -> Path:
         ValidationResultIdentifier,
     )
 
+    from flows.s4_gate.docs_site import make_offline, site_config
+
     quiet_great_expectations()
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     context = gx.get_context(mode="ephemeral")
-    context.add_data_docs_site(
-        "toll",
-        {
-            "class_name": "SiteBuilder",
-            "store_backend": {
-                "class_name": "TupleFilesystemStoreBackend",
-                "base_directory": str(folder),
-            },
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-        },
-    )
+    context.add_data_docs_site("toll", site_config(folder))
     run_id = RunIdentifier(run_name=folder.name)
     added: set[str] = set()
+    tables = load_table_docs()
     for suite, validation in zip(result.suites, result.results, strict=True):
         if suite.name not in added:
+            doc = tables.get((suite.meta or {}).get("table", suite.name))
+            if doc is not None and not suite.notes:
+                suite.notes = column_notes(doc)
             context.suites.add(suite)
             added.add(suite.name)
         key = ValidationResultIdentifier(
@@ -65,8 +58,5 @@ def build_data_docs(result: GateResult, folder: Path) -> Path:
         )
         context.validation_results_store.set(key, validation)
     context.build_data_docs(site_names=["toll"])
-    for page in folder.rglob("*.html"):
-        html = page.read_text(encoding="utf-8")
-        html = _EXTERNAL.sub("", html).replace("</head>", _STYLE + "</head>", 1)
-        page.write_text(html, encoding="utf-8")
+    make_offline(folder)
     return folder / INDEX

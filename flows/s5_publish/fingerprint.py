@@ -16,6 +16,7 @@ from flows.config import Settings
 from flows.errors import TollError
 from flows.s1_sources.catalogue import Source, load_catalogue
 from flows.s2_ingest.collect import nothing_new
+from flows.s3_build.column_docs import SUFFIX as DOCS_SUFFIX
 from flows.s3_build.models import SQL_DIR
 from flows.s4_gate import suites
 from flows.warehouse.layout import Warehouse, as_warehouse, open_warehouse
@@ -35,8 +36,11 @@ def inputs_fingerprint(
     for source in catalogue.values():
         for entry in entries_in_use(warehouse, source, settings.as_of):
             digest.update(f"{source.name}\0{entry.file}\0{entry.sha256}\0{entry.as_of}\n".encode())
-    # the models and the suites decide the published numbers and what was checked
-    for path in sorted(SQL_DIR.rglob("*.sql")):
+    # the models and the suites decide the published numbers and what was checked; the column
+    # docs and the sources' terms are published with them (comments, LICENSES.md)
+    for source in catalogue.values():
+        digest.update(json.dumps([source.name, *map(repr, source.terms)]).encode())
+    for path in sorted([*SQL_DIR.rglob("*.sql"), *SQL_DIR.rglob(f"*{DOCS_SUFFIX}")]):
         digest.update(path.relative_to(SQL_DIR).as_posix().encode())
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     digest.update(json.dumps(suites.load_suites(), sort_keys=True, default=str).encode())

@@ -103,6 +103,10 @@ class Warehouse:
         folder = self.quarantine_folder(run_id)
         return [p for p in sorted(folder.glob("*.parquet")) if not p.name.startswith(".")]
 
+    def docs_root(self) -> Path:
+        """Every run's Data Docs, one folder each (what `toll docs` serves)."""
+        return self.path(DOCS)
+
     def docs_folder(self, run_id: str) -> Path:
         return self.path(f"{DOCS}/{run_id}")
 

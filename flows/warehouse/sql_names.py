@@ -23,3 +23,14 @@ def identifier(name: str, what: str = "SQL name") -> str:
 def quoted(name: str, what: str = "SQL name") -> str:
     """A checked identifier in double quotes, ready for SQL text."""
     return f'"{identifier(name, what)}"'
+
+
+def string_literal(text: str, what: str = "SQL text") -> str:
+    """Text as a quoted SQL string, for the few statements that take no parameters (COMMENT ON).
+
+    Quotes are doubled (standard SQL, which DuckDB follows: a backslash is an ordinary
+    character); a NUL byte, which no comment needs, is refused.
+    """
+    if not isinstance(text, str) or "\x00" in text:
+        raise ConfigError(f"{what} {text!r}: expected text without NUL bytes")
+    return "'" + text.replace("'", "''") + "'"

@@ -122,7 +122,9 @@ def test_forced_rebuild_publishes_identical_tables(published):
     old = Path(first.snapshot)
     new = current_snapshot(settings.warehouse)
     assert new == Path(third.snapshot) and old != new
-    published_files = sorted(p.name for p in old.glob("*.parquet"))
-    assert set(published_files) >= {f"{name}.parquet" for name in TABLES}
+    published_files = sorted(p.name for p in [*old.glob("*.parquet"), *old.glob("*.csv")])
+    assert set(published_files) >= {
+        f"{name}.{kind}" for name in TABLES for kind in ("parquet", "csv")
+    }
     for name in published_files:
         assert (old / name).read_bytes() == (new / name).read_bytes(), name

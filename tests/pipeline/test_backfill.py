@@ -5,7 +5,6 @@ import hashlib
 import json
 import shutil
 from datetime import date, timedelta
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -154,9 +153,11 @@ def test_backfill_rebuilds_only_the_range_and_twice_gives_identical_tables(demo_
     table = artifacts[EXPECTATIONS_KEY].data
     table = json.loads(table) if isinstance(table, str) else table
     assert table and {"suite", "expectation", "result"} <= set(table[0])
-    docs = artifacts[DOCS_KEY].data  # markdown: [text](file:///.../docs/<run>/index.html)
-    assert docs.startswith("[GX Data Docs of this run](file://")
-    assert Path(docs.split("(file://", 1)[1].rstrip(")")).is_file()
+    # markdown: [text](http://127.0.0.1:8765/<run>/index.html), served by `toll docs`
+    docs = artifacts[DOCS_KEY].data
+    assert docs.startswith("[GX Data Docs of this run (`toll docs`)](http://127.0.0.1:8765/")
+    run_page = docs.split("http://127.0.0.1:8765/", 1)[1].rstrip(")")
+    assert (warehouse / "docs" / run_page).is_file()
 
     # the same backfill again: a new snapshot with byte-identical tables
     again = backfill(date(2022, 6, 1), date(2022, 6, 30), settings, return_state=True)

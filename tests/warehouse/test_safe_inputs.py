@@ -21,7 +21,7 @@ from flows.s2_ingest.parsing import Parsed
 from flows.warehouse.layout import MANIFEST as MANIFEST_DIR
 from flows.warehouse.raw_store import read_manifest, store
 from flows.s1_sources.catalogue import SourceFile, load_catalogue
-from flows.warehouse.sql_names import quoted
+from flows.warehouse.sql_names import quoted, string_literal
 
 # --- names and paths from the catalogue -------------------------------------------------
 
@@ -131,6 +131,18 @@ def test_quoted_refuses_anything_but_a_plain_identifier(name: str) -> None:
         quoted(name)
 
 
+@pytest.mark.parametrize("text", ["x'); drop table t; --", "it's \\' \\n", "Öl; 'a'' \"b\""])
+def test_a_string_literal_comes_back_unchanged_and_runs_nothing(text: str) -> None:
+    con = duckdb.connect()
+    con.execute("create table t (v varchar)")
+    con.execute(f"comment on table t is {string_literal(text)}")
+    assert con.execute("select comment from duckdb_tables() where table_name = 't'").fetchall() == [
+        (text,)
+    ]
+    with pytest.raises(ConfigError, match="NUL"):
+        string_literal("a\x00b")
+
+
 def test_values_travel_as_parameters() -> None:
     con = duckdb.connect()
     hostile = "x'); drop table t; --"
@@ -140,7 +152,7 @@ def test_values_travel_as_parameters() -> None:
 
 
 SQL_CALLS = {"execute", "executemany", "sql", "query"}
-SAFE_BUILDERS = {"quoted", "identifier", "key_json"}  # checked identifiers, nothing else
+SAFE_BUILDERS = {"quoted", "identifier", "key_json", "string_literal"}  # checked, escaped
 # Interpolations into SQL text that are not built from checked identifiers, each reviewed:
 REVIEWED = {
     ("flows/s3_build/models.py", "body"): "a model's own SQL from sql/*.sql: code, not input",
