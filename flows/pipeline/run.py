@@ -19,6 +19,7 @@ import duckdb
 from prefect import get_run_logger
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, State
+from prefect.utilities.annotations import quote
 
 from flows.config import Settings
 from flows.errors import PROGRESS_LOGGER, GateFailed, TollError
@@ -165,8 +166,11 @@ def _run(settings: Settings, run_date: date, plan: RunPlan) -> State:
         for path in sweep(warehouse):
             logger.warning("removed %s, left by an interrupted run", path)
         fetched_at = datetime.now(UTC)
+        # quote(): Prefect walks every element of a task's parameters twice to find futures;
+        # at 100x the catalogue and a source list 5,000 files each (≈ 2 s of a cold run).
+        # These parameters hold no futures, so they are passed as they are.
         outcomes = [
-            fetch_task(settings, warehouse, source, fetched_at)
+            fetch_task(settings, warehouse, quote(source), fetched_at)
             for source in plan.select(catalogue).values()
         ]
         warm_imports()
@@ -200,13 +204,13 @@ def _run(settings: Settings, run_date: date, plan: RunPlan) -> State:
 
         rebuilt: dict[str, int] = {}
         with work_database(warehouse, fetched_at) as con:
-            models = build_task(con, settings, warehouse, catalogue)
+            models = build_task(con, settings, warehouse, quote(catalogue))
             progress.info("built %d models", len(models))
             if unmapped := quarantine_unmapped_regions(con, warehouse, run_id):
                 logger.warning("%d unknown region spelling(s) quarantined", unmapped)
             if plan.merge is not None:
                 rebuilt = plan.merge(con, models, base)
-            checks = validate_task(con, settings, warehouse, catalogue, run_date, run_id)
+            checks = validate_task(con, settings, warehouse, quote(catalogue), run_date, run_id)
             failed = blocking(checks)
             warned = sum(not c.success and c.severity == "warning" for c in checks)
             progress.info(
@@ -222,7 +226,14 @@ def _run(settings: Settings, run_date: date, plan: RunPlan) -> State:
             if plan.merge is not None:
                 extra = {"backfill": {**extra, "based_on": base.name, "rebuilt_rows": rebuilt}}
             snapshot = publish_task(
-                con, settings, warehouse, models, checks, sources, fingerprint, extra
+                con,
+                settings,
+                warehouse,
+                quote(models),
+                quote(checks),
+                quote(sources),
+                fingerprint,
+                extra,
             )
             for name in prune(warehouse, settings.keep_snapshots):
                 logger.info("deleted snapshot %s (keep_snapshots)", name)

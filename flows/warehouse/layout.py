@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from flows.errors import TollError
@@ -37,7 +37,12 @@ class Warehouse:
     """One warehouse; pass it along a run (it caches the manifest it has read)."""
 
     storage: LocalStorage
-    _manifest: list | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        # The manifest read, kept out of the dataclass fields on purpose: Prefect walks every
+        # field of a task's parameters (twice per task), and at 100x this list holds 5,200
+        # entries (3-4 s of a cold run went to walking it).
+        self._manifest: list | None = None
 
     @classmethod
     def at(cls, folder: Path | str) -> Warehouse:
