@@ -95,6 +95,17 @@ class Settings(BaseSettings):
     territory_format_tolerance_km2: float = Field(100.0, ge=0, json_schema_extra=RESULT)
     territory_economist_tolerance_km2: float = Field(5000.0, ge=0, json_schema_extra=RESULT)
 
+    @field_validator("warehouse", mode="before")
+    @classmethod
+    def _local_only(cls, value: object) -> object:
+        # pathlib would turn s3://bucket/x into a local folder named "s3:"
+        if isinstance(value, str) and value.startswith("s3:"):
+            raise ValueError(
+                "a warehouse on object storage is not supported by toll's commands yet "
+                "(see README, 'Warehouse on object storage'); use a local folder"
+            )
+        return value
+
     @field_validator("source_dir", "catalogue", "warehouse", mode="after")
     @classmethod
     def _expand(cls, value: Path | None) -> Path | None:
@@ -171,4 +182,16 @@ def remember(**values: object) -> tuple[Path, dict[str, object]]:
 
 def load_settings(**overrides: object) -> Settings:
     """Read settings; keyword overrides (from CLI flags) win over file and environment."""
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        # one line per bad setting, never a traceback
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in error['loc']) or 'settings'}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise ConfigError(
+            f"invalid setting: {problems} (from a flag, a TOLL_* variable or toll.toml)"
+        ) from None

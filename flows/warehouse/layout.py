@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flows.errors import TollError
-from flows.warehouse.storage import LocalStorage
+from flows.warehouse.storage import LocalStorage, S3Storage
 
 RAW = "raw"
 MANIFEST = "raw/_manifest"
@@ -36,7 +36,7 @@ PIN = "pinned.json"  # a rollback's pin: runs leave `current` where it is until 
 class Warehouse:
     """One warehouse; pass it along a run (it caches the manifest it has read)."""
 
-    storage: LocalStorage
+    storage: LocalStorage | S3Storage
 
     def __post_init__(self) -> None:
         # The manifest read, kept out of the dataclass fields on purpose: Prefect walks every
@@ -46,6 +46,14 @@ class Warehouse:
 
     @classmethod
     def at(cls, folder: Path | str) -> Warehouse:
+        if str(folder).startswith(("s3://", "s3:/")):
+            # S3Storage works behind the storage seam (tests/warehouse/test_s3_storage.py) but
+            # the commands do not read and write through it yet: refuse rather than create a
+            # local folder named "s3:"
+            raise TollError(
+                f"warehouse {folder}: a warehouse on object storage is not supported by toll's "
+                "commands yet (see README, 'Warehouse on object storage'); use a local folder"
+            )
         folder = Path(folder)
         if folder.exists() and not folder.is_dir():
             raise TollError(

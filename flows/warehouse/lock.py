@@ -5,10 +5,9 @@ from __future__ import annotations
 import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
-
-from flows.errors import TollError
 from pathlib import Path
 
+from flows.errors import TollError
 from flows.warehouse.layout import Warehouse, as_warehouse
 
 

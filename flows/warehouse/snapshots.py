@@ -10,16 +10,22 @@ import json
 import re
 import shutil
 from collections.abc import Callable
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
+from pathlib import Path, PurePosixPath
 
 from flows.errors import TollError
 from flows.pipeline.crash_points import crash_point
 from flows.warehouse.layout import CURRENT, PIN, SNAPSHOTS, Warehouse, as_warehouse
+from flows.warehouse.storage import LocalStorage
 
 METADATA = "_snapshot.json"
 # Snapshot ids are UTC stamps such as 20261125T103000123456Z: anything else is not one of ours.
 SNAPSHOT_ID = re.compile(r"^\d{8}T\d{6}\d{0,6}Z$")
+STAMP = re.compile(r"\d{8}T\d{6}\d{0,6}Z")
+
+
+class IncompleteSnapshot(TollError):
+    """A snapshot whose manifest names objects that are not there: it must not become current."""
 
 
 class NoSnapshot(TollError):
@@ -29,6 +35,12 @@ class NoSnapshot(TollError):
 def list_snapshots(warehouse: Warehouse | Path) -> list[dict]:
     """Metadata of every published snapshot, oldest first."""
     warehouse = as_warehouse(warehouse)
+    if not isinstance(warehouse.storage, LocalStorage):
+        return [
+            json.loads(warehouse.storage.read_bytes(key))
+            for name, keys in _prefixes(warehouse).items()
+            if SNAPSHOT_ID.match(name) and (key := f"{SNAPSHOTS}/{name}/{METADATA}") in keys
+        ]
     root = warehouse.snapshots_folder()
     if not root.is_dir():
         return []
@@ -121,12 +133,85 @@ def write_snapshot(warehouse: Warehouse, fill: Callable[[Path, str], None]) -> P
     return final
 
 
-def point_current(warehouse: Warehouse, snapshot: Path) -> None:
-    """Switch `current` to `snapshot` in one step: readers see the old or the new, never none."""
-    warehouse.storage.swap_pointer(CURRENT, f"{SNAPSHOTS}/{snapshot.name}", None)
+def point_current(warehouse: Warehouse, snapshot: Path | str) -> None:
+    """Switch `current` to `snapshot` in one step: readers see the old or the new, never none.
+
+    Only a complete snapshot is pointed at; on object storage the swap is conditional on the
+    pointer still holding what this run read (`PointerMoved` otherwise)."""
+    name = PurePosixPath(snapshot).name
+    check_complete(warehouse, name)
+    warehouse.storage.swap_pointer(CURRENT, f"{SNAPSHOTS}/{name}", None)
+
+
+def listed_keys(warehouse: Warehouse, snapshot_id: str) -> list[str]:
+    """The keys a snapshot's manifest names: the manifest and each table's Parquet (plus the
+    `files` it lists, when it lists them)."""
+    prefix = f"{SNAPSHOTS}/{snapshot_id}"
+    try:
+        meta = json.loads(warehouse.storage.read_bytes(f"{prefix}/{METADATA}"))
+    except FileNotFoundError:
+        raise IncompleteSnapshot(
+            f"snapshot {snapshot_id} in {warehouse} has no {METADATA}: it was never finished, "
+            "so `current` stays where it is"
+        ) from None
+    files = [f"{name}.parquet" for name in meta.get("tables", {})] + list(meta.get("files", []))
+    return [f"{prefix}/{METADATA}", *(f"{prefix}/{f}" for f in files)]
+
+
+def check_complete(warehouse: Warehouse, snapshot_id: str) -> None:
+    """Every object the snapshot lists exists, or `IncompleteSnapshot` naming what is missing."""
+    missing = [k for k in listed_keys(warehouse, snapshot_id) if not warehouse.storage.exists(k)]
+    if missing:
+        raise IncompleteSnapshot(
+            f"snapshot {snapshot_id} in {warehouse} lists objects that are not there: "
+            f"{', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}; `current` stays "
+            "where it is"
+        )
+
+
+def _prefixes(warehouse: Warehouse) -> dict[str, set[str]]:
+    """Every key under snapshots/, grouped by the snapshot (or unfinished) prefix it is in."""
+    grouped: dict[str, set[str]] = {}
+    for key in warehouse.storage.list(SNAPSHOTS):
+        name = key.split("/")[1]
+        grouped.setdefault(name, set()).add(key)
+    return grouped
+
+
+def sweep_unfinished(
+    warehouse: Warehouse, longest_run: timedelta, now: datetime | None = None
+) -> list[str]:
+    """Delete snapshot prefixes that were never finished (no manifest, or a local staging
+    folder) and were started longer than `longest_run` ago: no live run can still be writing
+    them. The snapshot `current` names and every finished snapshot stay. Returns the names."""
+    now = now or datetime.now(UTC)
+    pointer = warehouse.storage.read_pointer(CURRENT)
+    named = pointer[0] if pointer else None
+    swept = []
+    for name, keys in sorted(_prefixes(warehouse).items()):
+        finished = SNAPSHOT_ID.match(name) and f"{SNAPSHOTS}/{name}/{METADATA}" in keys
+        stamp = STAMP.search(name)
+        if finished or name == named or stamp is None:
+            continue  # not ours to judge: only prefixes with a start stamp are swept
+        started = datetime.strptime(stamp.group()[:15], "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
+        if now - started > longest_run:
+            warehouse.storage.delete(f"{SNAPSHOTS}/{name}")
+            swept.append(name)
+    return swept
 
 
 def delete_snapshot(warehouse: Warehouse, snapshot_id: str) -> None:
+    pointer = warehouse.storage.read_pointer(CURRENT)
+    if pointer and pointer[0] == snapshot_id:
+        # read again right before deleting: a rollback elsewhere may have moved it here
+        raise TollError(f"snapshot {snapshot_id} is current in {warehouse}: it is never deleted")
+    if not isinstance(warehouse.storage, LocalStorage):
+        resolve(warehouse, snapshot_id)  # a clear error for an unknown id
+        # the manifest first: a half-deleted snapshot is then an unfinished prefix, not a
+        # snapshot anyone can resolve, and the sweeper finishes the job
+        warehouse.storage.delete(f"{SNAPSHOTS}/{snapshot_id}/{METADATA}")
+        warehouse.storage.delete(f"{SNAPSHOTS}/{snapshot_id}")
+        return
     folder = resolve(warehouse, snapshot_id)
     # Rename first: a reader sees either the whole snapshot or none, never half of one.
     trash = folder.with_name(f".tmp-deleting-{snapshot_id}")

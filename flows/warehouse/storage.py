@@ -9,16 +9,23 @@ read, and listing is by prefix.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import shutil
+import time
 from pathlib import Path, PurePosixPath
 from typing import Protocol
+from urllib.parse import urlsplit
 
 from flows.errors import TollError
 
 
 class PointerMoved(TollError):
     """Another writer moved a pointer (e.g. `current`) since this run read it."""
+
+
+class StorageError(TollError):
+    """The storage under the warehouse refused or failed an operation (unreachable, denied)."""
 
 
 class Storage(Protocol):
@@ -110,9 +117,7 @@ class LocalStorage:
         base = self.path(prefix) if prefix else self.folder
         if not base.is_dir():
             return []
-        return sorted(
-            p.relative_to(self.folder).as_posix() for p in base.rglob("*") if p.is_file()
-        )
+        return sorted(p.relative_to(self.folder).as_posix() for p in base.rglob("*") if p.is_file())
 
     def delete(self, key: str) -> None:
         path = self.path(key)
@@ -149,3 +154,244 @@ class LocalStorage:
 
 def disk_full(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+# -- an S3 bucket (or any S3-compatible server) ----------------------------------------------
+
+POINTER_SUFFIX = ".json"  # the pointer `current` is the small object `current.json`
+# AWS answers 409 when two conditional writes on one key overlap: retry, then let 412 decide.
+CONFLICT_RETRIES = 5
+
+
+def is_s3_url(where: object) -> bool:
+    return isinstance(where, str) and where.startswith("s3://")
+
+
+class S3Storage:
+    """A warehouse under `s3://bucket/prefix`: objects instead of files, no lock needed.
+
+    Writes that must have one winner are conditional: `create` sends `If-None-Match: *`, and
+    `swap_pointer` sends `If-Match` with the ETag of the pointer this object last read, so a
+    pointer moved by another host fails cleanly instead of being overwritten. Endpoint and
+    credentials come from the standard AWS settings (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, ...)
+    unless given.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        endpoint_url: str | None = None,
+        client=None,
+        region: str | None = None,
+        cache: Path | None = None,
+    ) -> None:
+        parts = urlsplit(url)
+        if parts.scheme != "s3" or not parts.netloc:
+            raise StorageError(f"warehouse {url!r}: expected s3://bucket/prefix")
+        self.bucket = parts.netloc
+        self.prefix = parts.path.strip("/")
+        self.root = f"s3://{self.bucket}/{self.prefix}".rstrip("/")
+        # Objects are immutable once written (snapshots, raw files by content), so a local copy
+        # of one never goes stale: readers work on this mirror (DuckDB 2.0.1 cannot load httpfs).
+        default_cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+        self.folder = Path(cache or default_cache / "toll" / "s3" / self.bucket / self.prefix)
+        self.endpoint_url = (
+            endpoint_url
+            or os.environ.get("AWS_ENDPOINT_URL_S3")
+            or (os.environ.get("AWS_ENDPOINT_URL"))
+        )
+        if client is None:
+            import boto3  # imported here: a local warehouse never pays for it
+
+            client = boto3.client(
+                "s3",
+                endpoint_url=self.endpoint_url,
+                region_name=region or os.environ.get("AWS_REGION") or "us-east-1",
+            )
+        self.client = client
+        # the (value, ETag) of each pointer as this object last read it: what a swap expects
+        self._seen: dict[str, tuple[str, str] | None] = {}
+
+    # -- keys ------------------------------------------------------------------------------
+
+    def object_key(self, key: str) -> str:
+        key = check_key(key)
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def uri(self, key: str) -> str:
+        return f"s3://{self.bucket}/{self.object_key(key)}"
+
+    def path(self, key: str) -> Path:
+        """Where `key` goes in this host's local mirror (nothing is fetched here)."""
+        return self.folder / check_key(key)
+
+    def _relative(self, object_key: str) -> str:
+        return object_key[len(self.prefix) + 1 :] if self.prefix else object_key
+
+    def _fail(self, action: str, key: str, exc: BaseException) -> StorageError:
+        return StorageError(f"warehouse {self.root}: cannot {action} {key}: {_reason(exc)}")
+
+    def _call(self, action: str, key: str, method, **kwargs):
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return method(Bucket=self.bucket, **kwargs)
+        except ClientError:
+            raise  # the caller decides what a 404 or 412 means
+        except BotoCoreError as exc:  # unreachable endpoint, no credentials, ...
+            raise self._fail(action, key, exc) from None
+
+    # -- the Storage protocol --------------------------------------------------------------
+
+    def read_bytes(self, key: str) -> bytes:
+        return self._get(key)[0]
+
+    def _get(self, key: str) -> tuple[bytes, str]:
+        from botocore.exceptions import ClientError
+
+        try:
+            answer = self._call("read", key, self.client.get_object, Key=self.object_key(key))
+        except ClientError as exc:
+            if _code(exc) in ("NoSuchKey", "404"):
+                raise FileNotFoundError(f"{self.uri(key)}: no such object") from None
+            raise self._fail("read", key, exc) from None
+        return answer["Body"].read(), answer["ETag"]
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        from botocore.exceptions import ClientError
+
+        # one PUT: readers see the old object or the new one, never half of it
+        try:
+            self._call("write", key, self.client.put_object, Key=self.object_key(key), Body=data)
+        except ClientError as exc:
+            raise self._fail("write", key, exc) from None
+
+    def create(self, key: str, data: bytes) -> bool:
+        """Write `key` only if no object is there (`If-None-Match: *`); False if one was."""
+        return self._conditional_put(key, data, IfNoneMatch="*")
+
+    def _conditional_put(self, key: str, data: bytes, **condition: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        for attempt in range(CONFLICT_RETRIES):
+            try:
+                self._call(
+                    "write",
+                    key,
+                    self.client.put_object,
+                    Key=self.object_key(key),
+                    Body=data,
+                    **condition,
+                )
+                return True
+            except ClientError as exc:
+                code = _code(exc)
+                if code in ("PreconditionFailed", "412"):
+                    return False
+                if code in ("ConditionalRequestConflict", "409") and attempt < CONFLICT_RETRIES - 1:
+                    time.sleep(0.05 * 2**attempt)
+                    continue
+                raise self._fail("write", key, exc) from None
+        return False  # pragma: no cover (the loop returns or raises)
+
+    def exists(self, key: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self._call("read", key, self.client.head_object, Key=self.object_key(key))
+        except ClientError as exc:
+            if _code(exc) in ("NoSuchKey", "404", "NotFound"):
+                return False
+            raise self._fail("read", key, exc) from None
+        return True
+
+    def list(self, prefix: str) -> list[str]:
+        """Every key under the folder-like `prefix` ('' for the whole warehouse), sorted."""
+        from botocore.exceptions import ClientError
+
+        base = (
+            self.object_key(prefix) + "/" if prefix else (f"{self.prefix}/" if self.prefix else "")
+        )
+        keys = []
+        try:
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=base
+            )
+            for page in pages:
+                keys.extend(self._relative(item["Key"]) for item in page.get("Contents", []))
+        except ClientError as exc:
+            raise self._fail("list", prefix or "/", exc) from None
+        except Exception as exc:  # BotoCoreError from the paginator
+            raise self._fail("list", prefix or "/", exc) from None
+        return sorted(keys)
+
+    def delete(self, key: str) -> None:
+        """Delete the object `key` and everything under `key/` (a folder-like prefix)."""
+        from botocore.exceptions import ClientError
+
+        doomed = [key, *self.list(key)]
+        try:
+            for start in range(0, len(doomed), 1000):  # DeleteObjects takes 1,000 at most
+                batch = [{"Key": self.object_key(k)} for k in doomed[start : start + 1000]]
+                self._call(
+                    "delete",
+                    key,
+                    self.client.delete_objects,
+                    Delete={"Objects": batch, "Quiet": True},
+                )
+        except ClientError as exc:
+            raise self._fail("delete", key, exc) from None
+
+    def read_pointer(self, key: str) -> tuple[str, str] | None:
+        """(name, target key) of pointer `key`, e.g. ('2026...Z', 'snapshots/2026...Z')."""
+        try:
+            data, etag = self._get(key + POINTER_SUFFIX)
+        except FileNotFoundError:
+            self._seen[key] = None
+            return None
+        try:
+            target = json.loads(data)["target"]
+        except (ValueError, KeyError, TypeError):
+            raise StorageError(
+                f"warehouse {self.root}: {key}{POINTER_SUFFIX} is not a toll pointer "
+                '(expected {"target": "snapshots/<id>"})'
+            ) from None
+        self._seen[key] = (target, etag)
+        return PurePosixPath(target).name, target
+
+    def swap_pointer(self, key: str, value: str, expected: str | None = None) -> None:
+        """Point `key` at `value` only if it still holds what this run read.
+
+        The condition is the ETag of the pointer as last read through this object (or read now
+        when it never was); `expected`, when given, must be the target that read returned."""
+        check_key(value)
+        if key not in self._seen:
+            self.read_pointer(key)
+        seen = self._seen[key]
+        found = seen[0] if seen else None
+        if expected is not None and found != expected:
+            raise self._moved(key, expected, found)
+        body = json.dumps({"target": value}).encode()
+        condition = {"IfMatch": seen[1]} if seen else {"IfNoneMatch": "*"}
+        if not self._conditional_put(key + POINTER_SUFFIX, body, **condition):
+            now = self.read_pointer(key)
+            raise self._moved(key, found, now[1] if now else None)
+        self.read_pointer(key)  # remember the new ETag: a rollback in this process may follow
+
+    def _moved(self, key: str, expected: str | None, found: str | None) -> PointerMoved:
+        return PointerMoved(
+            f"another toll run is writing {self.root}: it moved {key}{POINTER_SUFFIX} "
+            f"(expected {expected or 'nothing'}, found {found or 'nothing'}); nothing was "
+            "switched. Run again when it has finished"
+        )
+
+
+def _code(exc: BaseException) -> str:
+    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+
+
+def _reason(exc: BaseException) -> str:
+    error = getattr(exc, "response", {}).get("Error", {})
+    if error:
+        return f"{error.get('Code', '?')}: {error.get('Message', '').strip() or 'no message'}"
+    return str(exc)

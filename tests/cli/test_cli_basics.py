@@ -50,3 +50,25 @@ def test_snapshots_json_is_typed(demo_baseline):
     assert snapshot["current"] is True
     assert all(isinstance(n, int) for n in snapshot["tables"].values())
     assert snapshot["run"].startswith("nightly-")
+
+
+def test_a_bad_setting_is_one_line_naming_it(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    for variable, value, named in (
+        ("TOLL_HTTP_RETRIES", "0", "http_retries"),
+        ("TOLL_WAREHOUSE", "s3://bucket/prefix", "object storage is not supported"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "flows.cli.app", "snapshots"],
+            cwd=tmp_path,
+            env={**__import__("os").environ, variable: value},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        output = done.stdout + done.stderr
+        assert done.returncode == 1, output
+        assert named in output and "Traceback" not in output, output
+        assert not (tmp_path / "s3:").exists()
