@@ -616,11 +616,17 @@ def server_start(
 
 @server_app.command("deploy")
 def server_deploy() -> None:
-    """Create the `toll` work pool (one run at a time) and deploy nightly and backfill."""
+    """Create the `toll` work pool (one run at a time), deploy nightly and backfill, and the
+    automations that mark runs of a dead host Crashed and alert on crashed runs."""
+    from flows.config import load_settings
     from flows.ops.server import WORK_POOL, deploy
 
-    deploy()
+    webhook = load_settings().alert_webhook
+    automations = deploy(webhook=webhook)
     console.print(f"Deployed nightly (02:00 UTC) and backfill to work pool '{WORK_POOL}'.")
+    console.print(f"  automations: {', '.join(automations)}")
+    if not webhook:
+        console.print("  no alert_webhook set: crashed runs are marked, not alerted")
     console.print(
         f"  start a worker: TOLL_PROJECT_DIR=$PWD prefect worker start --pool {WORK_POOL}"
     )
