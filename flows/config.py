@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     # Share of names that reach the public lists (BBC/Mediazona's 45-65%).
     coverage_low: float = Field(0.45, gt=0, le=1, json_schema_extra=RESULT)
     coverage_high: float = Field(0.65, gt=0, le=1, json_schema_extra=RESULT)
+    # Weeks after its end during which a period's named count is marked provisional (the
+    # `period_state` columns): measured in sql/macros/common.sql (period_state).
+    provisional_weeks: int = Field(112, ge=0, json_schema_extra=RESULT)
 
     # Donetsk/Luhansk "republic" forces missing from the named lists (Mediazona's range): shown
     # beside the whole-war total, never added to named counts.

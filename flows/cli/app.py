@@ -141,10 +141,13 @@ def _print_headline(result, figures: dict, elapsed: float, current: Path) -> Non
     console.print(f"  tables: {current} (Parquet + toll.duckdb)")
     if not result.unchanged and result.new_files == 0:
         console.print("  no source changed since the last run: nothing was parsed again")
-    table = Table(title=f"Named deaths by date of death (Mediazona vintage {figures['as_of']})")
+    as_of = figures["as_of"]
+    table = Table(title=f"Named deaths by date of death (Mediazona vintage {as_of})")
     table.add_column("year")
     table.add_column("named deaths", justify="right")
-    table.add_column("claimed personnel (UA GS)", justify="right")
+    table.add_column(f"claimed personnel (UA GS, to {as_of})", justify="right")
+    table.add_column("state")
+    states = figures.get("state_by_year", {})
     for year in sorted(set(figures["named_by_year"]) | set(figures["claimed_by_year"])):
         named = figures["named_by_year"].get(year)
         claimed = figures["claimed_by_year"].get(year)
@@ -152,15 +155,35 @@ def _print_headline(result, figures: dict, elapsed: float, current: Path) -> Non
             str(year),
             f"{named:,}" if named is not None else "-",
             f"{claimed:,}" if claimed else "-",
+            STATE_WORDS.get(states.get(year), "-"),
         )
-    table.add_row("total", f"{figures['named_total']:,}", "")
+    table.add_row("total", f"{figures['named_total']:,}", "", "still growing")
     console.print(table)
+    console.print(
+        "  provisional: names for it still arrive (for about two years); "
+        "partial: not over at the vintage date"
+    )
+    nowcast = figures.get("latest_nowcast_week")
+    if nowcast:
+        console.print(
+            f"Latest week with a nowcast: {nowcast['week_start']}, "
+            f"{nowcast['named_deaths'] or 0:,} named so far; expected "
+            f"{nowcast['nowcast']:,.0f} (80% band {nowcast['low']:,.0f} to "
+            f"{nowcast['high']:,.0f}) once late names arrive"
+        )
     week = figures["latest_complete_week"]
     if week:
         console.print(
-            f"Latest complete week: {week[0]} with {week[1]:,} named deaths "
-            "(recent weeks grow for months as obituaries appear)"
+            f"Latest complete week (no longer growing much): {week[0]} with {week[1]:,} "
+            "named deaths"
         )
+
+
+STATE_WORDS = {
+    "complete": "complete",
+    "provisional": "provisional",
+    "partial": "partial (year not over)",
+}
 
 
 @app.command()

@@ -14,6 +14,10 @@ WIDTH = 760
 NAMED = "#b2182b"
 CLAIMED = "#2166ac"
 SOURCES_NAMED = "Mediazona/BBC Russian named lists by date of death"
+STATE_LABELS = (
+    "datum.label == 'complete' ? 'complete' : datum.label == 'provisional' ? "
+    "'provisional (still growing)' : 'partial (week not over)'"
+)
 
 
 def _titled(chart: alt.Chart, title: str, subtitle: list[str]) -> alt.Chart:
@@ -33,10 +37,20 @@ def weekly_chart(fig: Figures) -> alt.Chart:
         title="Week of death (ISO week, Monday start)",
         axis=alt.Axis(format="%b %Y"),
     )
+    # a count that can still grow is drawn paler than a complete one, never like it
+    state = alt.Color(
+        "period_state:N",
+        title="week's count",
+        scale=alt.Scale(
+            domain=["complete", "provisional", "partial"],
+            range=["#7f7f7f", "#c7c7c7", "#ececec"],
+        ),
+        legend=alt.Legend(orient="top-left", labelExpr=STATE_LABELS),
+    )
     bars = (
         alt.Chart(weekly)
-        .mark_bar(color="#d9d9d9", width=2)
-        .encode(x=x, y=alt.Y("named_deaths:Q", title="Named deaths per week"))
+        .mark_bar(width=2)
+        .encode(x=x, y=alt.Y("named_deaths:Q", title="Named deaths per week"), color=state)
     )
     avg = alt.Chart(weekly).mark_line(color=NAMED, strokeWidth=2).encode(x=x, y="rolling_4w_avg:Q")
     nowcast = weekly.filter(pl.col("nowcast_deaths").is_not_null())
@@ -55,8 +69,9 @@ def weekly_chart(fig: Figures) -> alt.Chart:
         chart,
         "Named Russian military deaths per week",
         [
-            "Grey: named so far; red: 4-week average; orange: nowcast of recent weeks (names still "
-            "to be published) with its nominal 80% band; none for the newest weeks",
+            "Bars: named so far (dark: complete; pale: provisional, names still arrive for about "
+            "two years); red: 4-week average, stopped where names are not in yet; orange: "
+            "nowcast of recent weeks with its 80% band; none for the newest weeks",
             _backtest_line(fig),
             _footer(fig.as_of, SOURCES_NAMED + "; nowcast by toll"),
         ],

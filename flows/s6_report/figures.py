@@ -33,7 +33,7 @@ def read_figures(con: duckdb.DuckDBPyConnection, settings: dict) -> Figures:
     as_of = con.execute("select max(as_of) from fct_daily_losses").fetchall()[0][0]
     weekly = con.sql(
         """
-        select week_start, named_deaths, rolling_4w_avg, provisional,
+        select week_start, named_deaths, rolling_4w_avg, provisional, period_state,
             nowcast_deaths, nowcast_deaths_low, nowcast_deaths_high
         from fct_weekly_losses
         where week_start <= $as_of

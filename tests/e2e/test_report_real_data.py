@@ -208,3 +208,27 @@ def test_report_task_attaches_summary_as_markdown_artifact(published):
     summary = (snapshot / REPORT_DIR / SUMMARY_MD).read_text(encoding="utf-8")
     assert artifact.data == summary
     assert re.search(r"\| Whole war since 2022-02-24 \| 137,930 \|", artifact.data)
+
+
+def test_no_provisional_period_looks_final(published):
+    """Names arrive for about two years: only periods older than provisional_weeks are complete;
+    the 4-week average stops where names are not in yet; the CLI headline says each year's state."""
+    snapshot, _ = published
+    weeks_back = load_settings().provisional_weeks
+    yearly = _table(snapshot, "fct_yearly_summary").filter(pl.col("period_type") == "calendar")
+    as_of = yearly["data_through"].max()
+    states = dict(zip(yearly["period"], yearly["period_state"], strict=True))
+    assert states["2022"] == "complete"
+    assert states["2025"] == "provisional", "a year still growing must not look final"
+    assert states[str(as_of.year)] == "partial" or as_of.month == 12
+    assert not yearly.filter(pl.col("period_state") != "complete")["is_complete"].any()
+    weekly = _table(snapshot, "fct_weekly_losses")
+    limit = as_of - timedelta(weeks=weeks_back)
+    complete = weekly.filter(pl.col("period_state") == "complete")
+    assert complete.height and (complete["week_start"] + timedelta(days=6)).max() <= limit
+    assert (
+        weekly.filter(pl.col("provisional"))["rolling_4w_avg"].null_count()
+        == weekly.filter(pl.col("provisional")).height
+    )
+    daily = _table(snapshot, "fct_daily_losses")
+    assert set(daily["period_state"].unique()) == {"complete", "provisional", "partial"}
