@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     # Row counts and key totals against the previous published snapshot: outside, error.
     snapshot_min_ratio: float = Field(0.9, ge=0, json_schema_extra=GATE)
     snapshot_max_ratio: float = Field(2.0, ge=1, json_schema_extra=GATE)
+    # Sources whose shrink (dates, days or keys the previous snapshot had) this run accepts,
+    # comma-separated: an intended upstream correction, given per run with --accept-shrink.
+    accept_shrink: str = Field("", json_schema_extra=GATE)
     # A new Mediazona vintage may lower a past week by at most this share plus this many names.
     vintage_max_week_drop_share: float = Field(0.02, ge=0, le=1, json_schema_extra=GATE)
     vintage_max_week_drop_abs: int = Field(20, ge=0, json_schema_extra=GATE)

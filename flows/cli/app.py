@@ -72,11 +72,35 @@ def run(
     rebuild: Annotated[
         bool, typer.Option(help="Rebuild and publish even when nothing changed.")
     ] = False,
+    accept_shrink: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--accept-shrink",
+            metavar="SOURCE",
+            help="Accept that SOURCE lost dates or keys the current snapshot has (an upstream "
+            "correction) for this run only; repeatable; recorded in the snapshot.",
+        ),
+    ] = None,
 ) -> None:
     """Run the nightly flow: fetch, build, gate and publish."""
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    if accept_shrink:
+        from flows.s1_sources.catalogue import load_catalogue
+
+        known = set(load_catalogue())
+        if unknown := sorted(set(accept_shrink) - known):
+            _print_error(
+                TollError(
+                    f"--accept-shrink {', '.join(unknown)}: no such source; expected one of "
+                    f"{', '.join(sorted(known))}"
+                )
+            )
+            raise typer.Exit(2)
     settings = load_settings(
-        source_dir=source_dir, warehouse=warehouse, as_of=as_of.date() if as_of else None
+        source_dir=source_dir,
+        warehouse=warehouse,
+        as_of=as_of.date() if as_of else None,
+        accept_shrink=",".join(accept_shrink) if accept_shrink else None,
     )
     if demo:
         from flows.s1_sources.samples import write_sample_sources
