@@ -179,7 +179,10 @@ def km2_chart(fig: Figures) -> alt.Chart:
         .encode(
             x=alt.X("month:T", title="Month", timeUnit="yearmonth", axis=alt.Axis(format="%b %Y")),
             y=alt.Y("deaths_per_km2:Q", title="Named deaths per km² captured"),
-            opacity=alt.condition("datum.partial_month", alt.value(0.4), alt.value(1.0)),
+            # months whose names are still arriving are drawn pale, never like final ones
+            opacity=alt.condition(
+                "datum.partial_month || datum.provisional_month", alt.value(0.35), alt.value(1.0)
+            ),
         )
         .properties(width=WIDTH, height=300)
     )
@@ -188,13 +191,17 @@ def km2_chart(fig: Figures) -> alt.Chart:
         "Named deaths per square kilometre of territory captured, by month",
         [
             f"Blank: months in which Russia lost ground or gained under {MIN_MONTHLY_KM2:.0f} km². "
-            "Recent months look low because names are published late (see the nowcast).",
-            _footer(
-                fig.as_of,
-                SOURCES_NAMED + "; area controlled by Russia: The Economist's daily assessment",
-            ),
+            "Pale: provisional months (names still arrive for about two years): they will rise.",
+            f"Source: {SOURCES_NAMED} (to {fig.as_of:%d %b %Y}); area controlled by Russia: "
+            f"DeepState maps (deepstatemap.live, via cyterat/deepstate-map-data; "
+            f"{_area_through(monthly)}).",
         ],
     )
+
+
+def _area_through(monthly: pl.DataFrame) -> str:
+    dates = monthly["area_through"].drop_nulls() if "area_through" in monthly.columns else None
+    return f"to {dates.max():%d %b %Y}" if dates is not None and dates.len() else "no map yet"
 
 
 CHARTS = {
