@@ -9,7 +9,7 @@ from pathlib import Path
 import altair as alt
 import duckdb
 
-from flows.s6_report.charts import CHARTS, render_png
+from flows.s6_report.charts import CHART_DATA, CHARTS, render_png
 from flows.s6_report.document import render_html, render_markdown
 from flows.s6_report.figures import backtest_scores, read_figures
 
@@ -47,6 +47,8 @@ def write_report(snapshot_dir: Path, out_dir: Path | None = None, snapshot: str 
             )
         charts[name] = render_png(chart)
         (out / chart_file(name, figures.invented)).write_bytes(charts[name])
+        csv_name = chart_file(name, figures.invented).removesuffix(".png") + ".csv"
+        CHART_DATA[name](figures).write_csv(out / csv_name)
     snapshot = snapshot or snapshot_dir.name
     (out / REPORT_HTML).write_text(render_html(figures, charts, snapshot), encoding="utf-8")
     (out / SUMMARY_MD).write_text(render_markdown(figures, snapshot), encoding="utf-8")

@@ -77,6 +77,9 @@ def test_report_and_every_chart_are_written(published):
         assert len(png) > 30_000, (name, len(png))
         # the HTML is self-contained: the same image inlined
         assert base64.b64encode(png).decode() in html, name
+        # the chart's rows beside it, for a graphics desk to redraw it
+        rows = pl.read_csv(report / name.replace(".png", ".csv"))
+        assert rows.height > 10, name
     # and nothing else: every image is inlined, none is fetched
     assert html.count("<img") == html.count('src="data:image/png;base64,') == len(CHARTS)
 

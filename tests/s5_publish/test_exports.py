@@ -116,6 +116,8 @@ def test_a_demo_report_says_invented_in_its_title_charts_and_file_names(snapshot
     report = snapshot / REPORT_DIR
     for name in CHARTS:
         assert (report / f"INVENTED-{name}").exists(), name
+        data = report / f"INVENTED-{name.removesuffix('.png')}.csv"
+        assert data.exists() and len(data.read_text().splitlines()) > 1, data
         assert not (report / name).exists(), name
     html = (report / REPORT_HTML).read_text(encoding="utf-8")
     assert "<h1>INVENTED SAMPLE DATA" in html and "<title>INVENTED SAMPLE DATA" in html
