@@ -124,8 +124,9 @@ measured as (
         case when named_deaths is not null then
             sum(named_deaths) over (order by week_start)::bigint
         end as named_cumulative,
-        avg(named_deaths) over (order by week_start rows between 3 preceding and current row)
-            as rolling_4w_avg,
+        case when not provisional then
+            avg(named_deaths) over (order by week_start rows between 3 preceding and current row)
+        end as rolling_4w_avg,
         provisional,
         days_with_named_data,
         claimed_personnel,

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     # Share of names that reach the public lists (BBC/Mediazona's 45-65%).
     coverage_low: float = Field(0.45, gt=0, le=1, json_schema_extra=RESULT)
     coverage_high: float = Field(0.65, gt=0, le=1, json_schema_extra=RESULT)
+    # Weeks after its end during which a period's named count is marked provisional (the
+    # `period_state` columns): measured in sql/macros/common.sql (period_state).
+    provisional_weeks: int = Field(112, ge=0, json_schema_extra=RESULT)
 
     # Donetsk/Luhansk "republic" forces missing from the named lists (Mediazona's range): shown
     # beside the whole-war total, never added to named counts.
@@ -74,6 +77,9 @@ class Settings(BaseSettings):
     # Row counts and key totals against the previous published snapshot: outside, error.
     snapshot_min_ratio: float = Field(0.9, ge=0, json_schema_extra=GATE)
     snapshot_max_ratio: float = Field(2.0, ge=1, json_schema_extra=GATE)
+    # Sources whose shrink (dates, days or keys the previous snapshot had) this run accepts,
+    # comma-separated: an intended upstream correction, given per run with --accept-shrink.
+    accept_shrink: str = Field("", json_schema_extra=GATE)
     # A new Mediazona vintage may lower a past week by at most this share plus this many names.
     vintage_max_week_drop_share: float = Field(0.02, ge=0, le=1, json_schema_extra=GATE)
     vintage_max_week_drop_abs: int = Field(20, ge=0, json_schema_extra=GATE)

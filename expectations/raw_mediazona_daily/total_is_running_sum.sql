@@ -1,13 +1,11 @@
 -- severity: error
 -- check: total_is_running_sum
 -- description: total equals the running sum of change within each vintage: the two columns
---     are one series, so a mismatch means a damaged row
+--     are one series, so a mismatch means a damaged row (two passes, one answer: the
+--     running sum only for vintages where some total is not the previous total plus change;
+--     at 100x, 6.9 M rows, 0.3 s for the lag pass against 1.2 s for the running sum)
 -- column: total
 
--- Two passes, one answer: a vintage whose every total is the previous total plus change
--- (lag, no running frame) has totals equal to its running sums, so the running sum, which
--- names exactly the rows that differ, is computed only for vintages that fail the cheap test.
--- At 100x (6.9 M rows, 5,000 vintages) the lag pass took 0.31 s, the running sum 1.18 s.
 with suspect as (
     select distinct as_of from (
         select

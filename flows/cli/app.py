@@ -72,11 +72,35 @@ def run(
     rebuild: Annotated[
         bool, typer.Option(help="Rebuild and publish even when nothing changed.")
     ] = False,
+    accept_shrink: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--accept-shrink",
+            metavar="SOURCE",
+            help="Accept that SOURCE lost dates or keys the current snapshot has (an upstream "
+            "correction) for this run only; repeatable; recorded in the snapshot.",
+        ),
+    ] = None,
 ) -> None:
     """Run the nightly flow: fetch, build, gate and publish."""
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    if accept_shrink:
+        from flows.s1_sources.catalogue import load_catalogue
+
+        known = set(load_catalogue())
+        if unknown := sorted(set(accept_shrink) - known):
+            _print_error(
+                TollError(
+                    f"--accept-shrink {', '.join(unknown)}: no such source; expected one of "
+                    f"{', '.join(sorted(known))}"
+                )
+            )
+            raise typer.Exit(2)
     settings = load_settings(
-        source_dir=source_dir, warehouse=warehouse, as_of=as_of.date() if as_of else None
+        source_dir=source_dir,
+        warehouse=warehouse,
+        as_of=as_of.date() if as_of else None,
+        accept_shrink=",".join(accept_shrink) if accept_shrink else None,
     )
     if demo:
         from flows.s1_sources.samples import write_sample_sources
@@ -141,10 +165,13 @@ def _print_headline(result, figures: dict, elapsed: float, current: Path) -> Non
     console.print(f"  tables: {current} (Parquet + toll.duckdb)")
     if not result.unchanged and result.new_files == 0:
         console.print("  no source changed since the last run: nothing was parsed again")
-    table = Table(title=f"Named deaths by date of death (Mediazona vintage {figures['as_of']})")
+    as_of = figures["as_of"]
+    table = Table(title=f"Named deaths by date of death (Mediazona vintage {as_of})")
     table.add_column("year")
     table.add_column("named deaths", justify="right")
-    table.add_column("claimed personnel (UA GS)", justify="right")
+    table.add_column(f"claimed personnel (UA GS, to {as_of})", justify="right")
+    table.add_column("state")
+    states = figures.get("state_by_year", {})
     for year in sorted(set(figures["named_by_year"]) | set(figures["claimed_by_year"])):
         named = figures["named_by_year"].get(year)
         claimed = figures["claimed_by_year"].get(year)
@@ -152,15 +179,35 @@ def _print_headline(result, figures: dict, elapsed: float, current: Path) -> Non
             str(year),
             f"{named:,}" if named is not None else "-",
             f"{claimed:,}" if claimed else "-",
+            STATE_WORDS.get(states.get(year), "-"),
         )
-    table.add_row("total", f"{figures['named_total']:,}", "")
+    table.add_row("total", f"{figures['named_total']:,}", "", "still growing")
     console.print(table)
+    console.print(
+        "  provisional: names for it still arrive (for about two years); "
+        "partial: not over at the vintage date"
+    )
+    nowcast = figures.get("latest_nowcast_week")
+    if nowcast:
+        console.print(
+            f"Latest week with a nowcast: {nowcast['week_start']}, "
+            f"{nowcast['named_deaths'] or 0:,} named so far; expected "
+            f"{nowcast['nowcast']:,.0f} (80% band {nowcast['low']:,.0f} to "
+            f"{nowcast['high']:,.0f}) once late names arrive"
+        )
     week = figures["latest_complete_week"]
     if week:
         console.print(
-            f"Latest complete week: {week[0]} with {week[1]:,} named deaths "
-            "(recent weeks grow for months as obituaries appear)"
+            f"Latest complete week (no longer growing much): {week[0]} with {week[1]:,} "
+            "named deaths"
         )
+
+
+STATE_WORDS = {
+    "complete": "complete",
+    "provisional": "provisional",
+    "partial": "partial (year not over)",
+}
 
 
 @app.command()
@@ -616,11 +663,17 @@ def server_start(
 
 @server_app.command("deploy")
 def server_deploy() -> None:
-    """Create the `toll` work pool (one run at a time) and deploy nightly and backfill."""
+    """Create the `toll` work pool (one run at a time), deploy nightly and backfill, and the
+    automations that mark runs of a dead host Crashed and alert on crashed runs."""
+    from flows.config import load_settings
     from flows.ops.server import WORK_POOL, deploy
 
-    deploy()
+    webhook = load_settings().alert_webhook
+    automations = deploy(webhook=webhook)
     console.print(f"Deployed nightly (02:00 UTC) and backfill to work pool '{WORK_POOL}'.")
+    console.print(f"  automations: {', '.join(automations)}")
+    if not webhook:
+        console.print("  no alert_webhook set: crashed runs are marked, not alerted")
     console.print(
         f"  start a worker: TOLL_PROJECT_DIR=$PWD prefect worker start --pool {WORK_POOL}"
     )

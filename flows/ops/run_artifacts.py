@@ -36,8 +36,16 @@ def summary_markdown(
     figures = headline(snapshot)
     lines = [f"# toll {title}: snapshot `{snapshot.name}`", "", "## Headline", ""]
     lines.append(f"- named deaths (vintage {figures['as_of']}): {figures['named_total']:,}")
+    states = figures.get("state_by_year", {})
     for year, named in sorted(figures["named_by_year"].items()):
-        lines.append(f"- {year}: {named:,} named")
+        state = states.get(year)
+        lines.append(f"- {year}: {named:,} named" + (f" ({state})" if state else ""))
+    if nowcast := figures.get("latest_nowcast_week"):
+        lines.append(
+            f"- latest week with a nowcast, {nowcast['week_start']}: "
+            f"{nowcast['named_deaths'] or 0:,} named so far, expected {nowcast['nowcast']:,.0f} "
+            f"(80% band {nowcast['low']:,.0f} to {nowcast['high']:,.0f})"
+        )
     if "backfill" in meta:
         b = meta["backfill"]
         lines += ["", f"Backfill {b['start']}..{b['end']}: weeks {b['weeks'][0]}..{b['weeks'][1]}"]

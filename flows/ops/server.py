@@ -30,8 +30,9 @@ def start_command(host: str = "127.0.0.1", port: int = 4200) -> list[str]:
     return [*PREFECT, "server", "start", "--host", host, "--port", str(port), "--analytics-off"]
 
 
-def deploy(pool_limit: int = 1) -> None:
-    """Create the `toll` process work pool (idempotent) and deploy every prefect.yaml entry."""
+def deploy(pool_limit: int = 1, webhook: str | None = None) -> list[str]:
+    """Create the `toll` process work pool (idempotent), deploy every prefect.yaml entry and
+    create the automations (crashed runs marked and alerted); returns the automations' names."""
     env = quiet_env()
     if not env.get("PREFECT_API_URL"):
         raise TollError(
@@ -47,3 +48,11 @@ def deploy(pool_limit: int = 1) -> None:
         done = subprocess.run(step, cwd=REPO, env=env, capture_output=True, text=True)
         if done.returncode != 0:
             raise TollError(f"`prefect {' '.join(step[3:])}` failed:\n{done.stdout}\n{done.stderr}")
+    from flows.ops.automations import ensure_automations
+
+    try:
+        return ensure_automations(webhook)
+    except Exception as exc:  # noqa: BLE001 - one line, not a traceback
+        raise TollError(
+            f"could not create the automations on {env['PREFECT_API_URL']}: {exc}"
+        ) from None

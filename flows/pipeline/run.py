@@ -223,6 +223,10 @@ def _run(settings: Settings, run_date: date, plan: RunPlan) -> State:
                 raise GateFailed([c.describe() for c in failed])
             sources = sources_in_use(warehouse, catalogue, settings.as_of)
             extra = plan.extra
+            if accepted := [s for s in settings.accept_shrink.split(",") if s]:
+                # the override is part of the record: who reads the snapshot sees what was let by
+                logger.warning("shrink accepted for %s by --accept-shrink", ", ".join(accepted))
+                extra = {**extra, "accepted_shrink": accepted}
             if plan.merge is not None:
                 extra = {"backfill": {**extra, "based_on": base.name, "rebuilt_rows": rebuilt}}
             snapshot = publish_task(

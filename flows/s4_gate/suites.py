@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -275,6 +275,9 @@ def validate(
             outcome.suites.append(suite)
             for item in result.results:
                 check = _check(name, layer, item)
+                if not check.success and check.expectation == SQL_CHECK and not check.detail:
+                    shown = first_rows(con, table, item.expectation_config)
+                    check = replace(check, detail=shown) if shown else check
                 outcome.checks.append(check)
                 if not check.success and layer in ROW_LEVEL_LAYERS and not check.detail:
                     rows = failing_rows(con, table, item.expectation_config, gx_params)
@@ -284,6 +287,23 @@ def validate(
         held.close()
     outcome.failing_rows = pl.concat(failing, how="diagonal_relaxed") if failing else None
     return outcome
+
+
+def first_rows(con: duckdb.DuckDBPyConnection, table: str, config, limit: int = 5) -> str:
+    """The first rows a failed SQL check returned, as `column=value` text for its message: the
+    keys and the old and new values, so the operator need not dig."""
+    query = config.kwargs.get("unexpected_rows_query")
+    if not isinstance(query, str):
+        return ""
+    try:
+        relation = con.sql(query.replace("{batch}", quoted(table)))
+        rows = relation.limit(limit).fetchall()
+    except duckdb.Error:
+        return ""
+    shown = [
+        "; ".join(f"{c}={v}" for c, v in zip(relation.columns, row, strict=True)) for row in rows
+    ]
+    return ("first rows: " + " | ".join(shown)) if shown else ""
 
 
 def _exception_message(info: dict | None) -> str | None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
+import altair as alt
 import duckdb
 
-from flows.s6_report.charts import CHARTS, render_png
+from flows.s6_report.charts import CHART_DATA, CHARTS, render_png
 from flows.s6_report.document import render_html, render_markdown
 from flows.s6_report.figures import backtest_scores, read_figures
 
@@ -21,16 +23,32 @@ def write_report(snapshot_dir: Path, out_dir: Path | None = None, snapshot: str 
     out = out_dir or snapshot_dir / REPORT_DIR
     out.mkdir(parents=True, exist_ok=True)
     metadata_path = snapshot_dir / "_snapshot.json"
-    settings = json.loads(metadata_path.read_text())["settings"] if metadata_path.exists() else None
+    metadata = json.loads(metadata_path.read_text()) if metadata_path.exists() else {}
+    settings = metadata.get("settings")
     con = duckdb.connect(str(snapshot_dir / "toll.duckdb"), read_only=True)
     try:
         figures = read_figures(con, settings or _settings_from_defaults())
     finally:
         con.close()
+    figures = replace(figures, invented=invented(metadata))
     charts = {}
     for name, build in CHARTS.items():
-        charts[name] = render_png(build(figures))
-        (out / name).write_bytes(charts[name])
+        chart = build(figures)
+        if figures.invented:
+            title = chart.title  # keep the subtitle lines (what is drawn, sources, dates)
+            chart = chart.properties(
+                title=alt.TitleParams(
+                    f"{INVENTED_TITLE}. {title.text}",
+                    subtitle=title.subtitle,
+                    anchor="start",
+                    fontSize=15,
+                    color="#b2182b",
+                )
+            )
+        charts[name] = render_png(chart)
+        (out / chart_file(name, figures.invented)).write_bytes(charts[name])
+        csv_name = chart_file(name, figures.invented).removesuffix(".png") + ".csv"
+        CHART_DATA[name](figures).write_csv(out / csv_name)
     snapshot = snapshot or snapshot_dir.name
     (out / REPORT_HTML).write_text(render_html(figures, charts, snapshot), encoding="utf-8")
     (out / SUMMARY_MD).write_text(render_markdown(figures, snapshot), encoding="utf-8")
@@ -38,6 +56,28 @@ def write_report(snapshot_dir: Path, out_dir: Path | None = None, snapshot: str 
         json.dumps(backtest_scores(figures.backtest), indent=2)
     )
     return out
+
+
+INVENTED_TITLE = "INVENTED SAMPLE DATA (toll run --demo): not real figures"
+SAMPLE_MARKER = "GENERATED-SAMPLE-DATA.txt"
+
+
+def invented(metadata: dict) -> bool:
+    """Whether the snapshot was built from `toll run --demo`'s generated sources (the sample
+    folder holds its marker file beside them)."""
+    for files in (metadata.get("sources") or {}).values():
+        for item in files:
+            url = item.get("url") or ""
+            if not url.startswith("file://"):
+                continue
+            for folder in list(Path(url.removeprefix("file://")).parents)[:4]:
+                if (folder / SAMPLE_MARKER).exists():
+                    return True
+    return False
+
+
+def chart_file(name: str, invented: bool) -> str:
+    return f"INVENTED-{name}" if invented else name
 
 
 def _settings_from_defaults() -> dict:

@@ -14,6 +14,10 @@ WIDTH = 760
 NAMED = "#b2182b"
 CLAIMED = "#2166ac"
 SOURCES_NAMED = "Mediazona/BBC Russian named lists by date of death"
+STATE_LABELS = (
+    "datum.label == 'complete' ? 'complete' : datum.label == 'provisional' ? "
+    "'provisional (still growing)' : 'partial (week not over)'"
+)
 
 
 def _titled(chart: alt.Chart, title: str, subtitle: list[str]) -> alt.Chart:
@@ -33,10 +37,20 @@ def weekly_chart(fig: Figures) -> alt.Chart:
         title="Week of death (ISO week, Monday start)",
         axis=alt.Axis(format="%b %Y"),
     )
+    # a count that can still grow is drawn paler than a complete one, never like it
+    state = alt.Color(
+        "period_state:N",
+        title="week's count",
+        scale=alt.Scale(
+            domain=["complete", "provisional", "partial"],
+            range=["#7f7f7f", "#c7c7c7", "#ececec"],
+        ),
+        legend=alt.Legend(orient="top-left", labelExpr=STATE_LABELS),
+    )
     bars = (
         alt.Chart(weekly)
-        .mark_bar(color="#d9d9d9", width=2)
-        .encode(x=x, y=alt.Y("named_deaths:Q", title="Named deaths per week"))
+        .mark_bar(width=2)
+        .encode(x=x, y=alt.Y("named_deaths:Q", title="Named deaths per week"), color=state)
     )
     avg = alt.Chart(weekly).mark_line(color=NAMED, strokeWidth=2).encode(x=x, y="rolling_4w_avg:Q")
     nowcast = weekly.filter(pl.col("nowcast_deaths").is_not_null())
@@ -55,8 +69,9 @@ def weekly_chart(fig: Figures) -> alt.Chart:
         chart,
         "Named Russian military deaths per week",
         [
-            "Grey: named so far; red: 4-week average; orange: nowcast of recent weeks (names still "
-            "to be published) with its nominal 80% band; none for the newest weeks",
+            "Bars: named so far (dark: complete; pale: provisional, names still arrive for about "
+            "two years); red: 4-week average, stopped where names are not in yet; orange: "
+            "nowcast of recent weeks with its 80% band; none for the newest weeks",
             _backtest_line(fig),
             _footer(fig.as_of, SOURCES_NAMED + "; nowcast by toll"),
         ],
@@ -164,7 +179,10 @@ def km2_chart(fig: Figures) -> alt.Chart:
         .encode(
             x=alt.X("month:T", title="Month", timeUnit="yearmonth", axis=alt.Axis(format="%b %Y")),
             y=alt.Y("deaths_per_km2:Q", title="Named deaths per km² captured"),
-            opacity=alt.condition("datum.partial_month", alt.value(0.4), alt.value(1.0)),
+            # months whose names are still arriving are drawn pale, never like final ones
+            opacity=alt.condition(
+                "datum.partial_month || datum.provisional_month", alt.value(0.35), alt.value(1.0)
+            ),
         )
         .properties(width=WIDTH, height=300)
     )
@@ -173,13 +191,17 @@ def km2_chart(fig: Figures) -> alt.Chart:
         "Named deaths per square kilometre of territory captured, by month",
         [
             f"Blank: months in which Russia lost ground or gained under {MIN_MONTHLY_KM2:.0f} km². "
-            "Recent months look low because names are published late (see the nowcast).",
-            _footer(
-                fig.as_of,
-                SOURCES_NAMED + "; area controlled by Russia: The Economist's daily assessment",
-            ),
+            "Pale: provisional months (names still arrive for about two years): they will rise.",
+            f"Source: {SOURCES_NAMED} (to {fig.as_of:%d %b %Y}); area controlled by Russia: "
+            f"DeepState maps (deepstatemap.live, via cyterat/deepstate-map-data; "
+            f"{_area_through(monthly)}).",
         ],
     )
+
+
+def _area_through(monthly: pl.DataFrame) -> str:
+    dates = monthly["area_through"].drop_nulls() if "area_through" in monthly.columns else None
+    return f"to {dates.max():%d %b %Y}" if dates is not None and dates.len() else "no map yet"
 
 
 CHARTS = {
@@ -187,6 +209,15 @@ CHARTS = {
     "cumulative_named_vs_claims.png": cumulative_chart,
     "deaths_per_100k_by_region.png": regions_chart,
     "deaths_per_km2_by_month.png": km2_chart,
+}
+
+
+# The rows each chart draws, written beside its PNG as CSV for a graphics desk to redraw it.
+CHART_DATA = {
+    "weekly_named_deaths.png": lambda fig: fig.weekly,
+    "cumulative_named_vs_claims.png": lambda fig: fig.cumulative,
+    "deaths_per_100k_by_region.png": lambda fig: fig.regions,
+    "deaths_per_km2_by_month.png": lambda fig: fig.monthly_km2,
 }
 
 

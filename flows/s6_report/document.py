@@ -12,6 +12,17 @@ from flows.s6_report.figures import Figures, backtest_scores, backtest_summary
 PERIOD_NAMES = {"calendar": "Calendar year", "war_year": "War year", "whole_war": "Whole war"}
 
 
+def _range(low: object, high: object) -> str:
+    """An estimate range; an open one in words ("up to 25,000"), never as a dangling dash."""
+    if low is None and high is None:
+        return "–"
+    if low is None:
+        return f"up to {_n(high)}"
+    if high is None:
+        return f"at least {_n(low)}"
+    return f"{_n(low)}–{_n(high)}"
+
+
 def _n(value: object, digits: int = 0) -> str:
     if value is None:
         return "–"
@@ -53,6 +64,10 @@ def _yearly_table(fig: Figures) -> str:
     rows = []
     for r in yearly_rows(fig):
         period = f"{PERIOD_NAMES[r['period_type']]} {html.escape(r['period'])}"
+        state = r.get("period_state")
+        if state and state != "complete":
+            # a count still growing must say so where it is read, not only in the notes
+            period += f" <b>({html.escape(state)})</b>"
         probate = (
             f"{_n(r['probate_estimate'])} ({_n(r['probate_estimate_low'])}–"
             f"{_n(r['probate_estimate_high'])}; {r['probate_weeks']} wk)"
@@ -60,6 +75,8 @@ def _yearly_table(fig: Figures) -> str:
             else "–"
         )
         estimate = f"{_n(r['estimate_low'])}–{_n(r['estimate_high'])}"
+        if state and state != "complete":
+            estimate += "<br><small>rests on a count still growing: a floor</small>"
         if r["period_type"] == "whole_war":
             estimate += (
                 f"<br><small>with DNR/LNR forces ({_n(r['dnr_lnr_addon_low'])}–"
@@ -91,7 +108,7 @@ def _estimates_table(fig: Figures) -> str:
         figure = (
             _n(r["estimate_point"])
             if r["estimate_point"] is not None
-            else f"{_n(r['estimate_low'])}–{_n(r['estimate_high'])}"
+            else _range(r["estimate_low"], r["estimate_high"])
         )
         mark = " <b>(warring party)</b>" if r["from_warring_party"] else ""
         rows.append(
@@ -178,10 +195,16 @@ def render_html(fig: Figures, charts: dict[str, bytes], snapshot: str) -> str:
         f'src="data:image/png;base64,{base64.b64encode(png).decode()}"></figure>'
         for name, png in charts.items()
     )
+    heading = (
+        "INVENTED SAMPLE DATA (toll run --demo): not real figures"
+        if fig.invented
+        else "Russian military deaths in Ukraine: named, estimated, and what they cost"
+    )
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
-        f"<title>toll report, data to {fig.as_of}</title><style>{STYLE}</style></head><body>"
-        f"<h1>Russian military deaths in Ukraine: named, estimated, and what they cost</h1>"
+        f"<title>{'INVENTED SAMPLE DATA: ' if fig.invented else ''}toll report, data to "
+        f"{fig.as_of}</title><style>{STYLE}</style></head><body>"
+        f"<h1>{heading}</h1>"
         f"<p>toll snapshot <code>{html.escape(snapshot)}</code>; named-death data to "
         f"<b>{fig.as_of:%d %B %Y}</b>. Figures are read from the snapshot's published tables "
         "(fct_yearly_summary, fct_weekly_losses, fct_daily_losses, fct_regional_losses, "
@@ -198,7 +221,8 @@ def render_html(fig: Figures, charts: dict[str, bytes], snapshot: str) -> str:
 
 def render_markdown(fig: Figures, snapshot: str) -> str:
     lines = [
-        f"# toll report: snapshot `{snapshot}`, data to {fig.as_of}",
+        ("# INVENTED SAMPLE DATA (toll run --demo): " if fig.invented else "# ")
+        + f"toll report: snapshot `{snapshot}`, data to {fig.as_of}",
         "",
         "| period | named deaths | estimate range | deadliest day | deadliest week | km² |",
         "|---|---:|---:|---|---|---:|",

@@ -26,6 +26,8 @@ class Figures:
     # share of the names added over the last year of vintages that were for deaths more than
     # 26 weeks earlier: why a nowcast learnt from lags runs low
     late_additions_share: float | None = None
+    # built from generated sample sources (`toll run --demo`): every output says so
+    invented: bool = False
 
 
 def read_figures(con: duckdb.DuckDBPyConnection, settings: dict) -> Figures:
@@ -33,7 +35,7 @@ def read_figures(con: duckdb.DuckDBPyConnection, settings: dict) -> Figures:
     as_of = con.execute("select max(as_of) from fct_daily_losses").fetchall()[0][0]
     weekly = con.sql(
         """
-        select week_start, named_deaths, rolling_4w_avg, provisional,
+        select week_start, named_deaths, rolling_4w_avg, provisional, period_state,
             nowcast_deaths, nowcast_deaths_low, nowcast_deaths_high
         from fct_weekly_losses
         where week_start <= $as_of
@@ -73,6 +75,7 @@ def read_figures(con: duckdb.DuckDBPyConnection, settings: dict) -> Figures:
                 sum(named_deaths) as named_deaths,
                 arg_max(occupied_km2, "date") filter (where occupied_km2 is not null) as km2_end,
                 max("date") as last_day,
+                bool_or(period_state <> 'complete') as provisional_month,
             from fct_daily_losses
             where "date" <= $as_of
             group by 1
@@ -83,6 +86,9 @@ def read_figures(con: duckdb.DuckDBPyConnection, settings: dict) -> Figures:
                 then named_deaths / (km2_end - lag(km2_end) over (order by month))
             end as deaths_per_km2,
             last_day < last_day(month) as partial_month,
+            provisional_month,
+            (select max("date") from fct_daily_losses where occupied_km2 is not null)
+                as area_through,
         from months
         order by month
         """,

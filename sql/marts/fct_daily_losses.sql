@@ -45,6 +45,11 @@ final as (
         named.named_deaths,
         -- padded trailing zeros and days after the vintage are not known yet
         coalesce(named.provisional, true) as provisional,
+        case
+            when coalesce(named.provisional, true) and days."date" <= (select max(as_of) from named)
+                then 'provisional'
+            else period_state(days."date", (select max(as_of) from named))
+        end as period_state,
         claims.claimed_personnel,
         claims.claimed_personnel_cumulative,
         -- territory: from the DeepState maps; the Economist's series beside it for comparison

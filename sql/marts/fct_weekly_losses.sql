@@ -52,10 +52,14 @@ measured as (
         case when per_week.named_deaths is not null then
             sum(per_week.named_deaths) over (order by weeks.week_start)::bigint
         end as named_cumulative,
-        avg(per_week.named_deaths) over (
-            order by weeks.week_start rows between 3 preceding and current row
-        ) as rolling_4w_avg,
+        -- never into weeks whose names are not in yet (padded or after the vintage)
+        case when not per_week.provisional then
+            avg(per_week.named_deaths) over (
+                order by weeks.week_start rows between 3 preceding and current row
+            )
+        end as rolling_4w_avg,
         per_week.provisional,
+        period_state(weeks.week_start + 6, (select max(as_of) from per_week)) as period_state,
         per_week.days_with_named_data,
         -- official claims and territory
         per_week.claimed_personnel,

@@ -162,7 +162,8 @@ measured as (
         clipped.period_start,
         clipped.period_end,
         clipped.data_through,
-        clipped.data_through = clipped.period_end
+        period_state(clipped.period_end, (select as_of from cutoff)) as period_state,
+        period_state(clipped.period_end, (select as_of from cutoff)) = 'complete'
             and not coalesce(named.has_provisional_days, true) as is_complete,
         -- named deaths (latest Mediazona vintage, by date of death)
         named.named_deaths,

@@ -77,6 +77,9 @@ def test_report_and_every_chart_are_written(published):
         assert len(png) > 30_000, (name, len(png))
         # the HTML is self-contained: the same image inlined
         assert base64.b64encode(png).decode() in html, name
+        # the chart's rows beside it, for a graphics desk to redraw it
+        rows = pl.read_csv(report / name.replace(".png", ".csv"))
+        assert rows.height > 10, name
     # and nothing else: every image is inlined, none is fetched
     assert html.count("<img") == html.count('src="data:image/png;base64,') == len(CHARTS)
 
@@ -96,7 +99,11 @@ def test_yearly_figures_in_report_equal_published_table(published, real_data):
             _n(row["km2_gained"]),
         ]
         md_line = next(line for line in summary.splitlines() if f" {row['period']} |" in line)
-        html_row = next(r for r in html.split("<tr>") if f" {row['period']}</td>" in r)
+        state = row["period_state"]
+        label = f" {row['period']}</td>" if state == "complete" else f" {row['period']} <b>("
+        html_row = next(r for r in html.split("<tr>") if label in r)
+        if state != "complete":
+            assert f"({state})" in html_row and "a floor" in html_row, html_row
         for text in shown:
             assert text in md_line, (row["period"], text, md_line)
             assert text in html_row, (row["period"], text)
@@ -208,3 +215,27 @@ def test_report_task_attaches_summary_as_markdown_artifact(published):
     summary = (snapshot / REPORT_DIR / SUMMARY_MD).read_text(encoding="utf-8")
     assert artifact.data == summary
     assert re.search(r"\| Whole war since 2022-02-24 \| 137,930 \|", artifact.data)
+
+
+def test_no_provisional_period_looks_final(published):
+    """Names arrive for about two years: only periods older than provisional_weeks are complete;
+    the 4-week average stops where names are not in yet; the CLI headline says each year's state."""
+    snapshot, _ = published
+    weeks_back = load_settings().provisional_weeks
+    yearly = _table(snapshot, "fct_yearly_summary").filter(pl.col("period_type") == "calendar")
+    as_of = yearly["data_through"].max()
+    states = dict(zip(yearly["period"], yearly["period_state"], strict=True))
+    assert states["2022"] == "complete"
+    assert states["2025"] == "provisional", "a year still growing must not look final"
+    assert states[str(as_of.year)] == "partial" or as_of.month == 12
+    assert not yearly.filter(pl.col("period_state") != "complete")["is_complete"].any()
+    weekly = _table(snapshot, "fct_weekly_losses")
+    limit = as_of - timedelta(weeks=weeks_back)
+    complete = weekly.filter(pl.col("period_state") == "complete")
+    assert complete.height and (complete["week_start"] + timedelta(days=6)).max() <= limit
+    assert (
+        weekly.filter(pl.col("provisional"))["rolling_4w_avg"].null_count()
+        == weekly.filter(pl.col("provisional")).height
+    )
+    daily = _table(snapshot, "fct_daily_losses")
+    assert set(daily["period_state"].unique()) == {"complete", "provisional", "partial"}

@@ -3,22 +3,27 @@ backfill through the API; a late run skipped; the history; the UI in headless Ch
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from helpers.team_server import (
     REPO,
+    WebhookReceiver,
     artifacts_of,
     base_env,
     deployment_run,
+    descendants,
     free_port,
     history,
     postgres_bin,
@@ -95,6 +100,7 @@ def team(real_data, tmp_path_factory):
                 "warehouse": warehouse,
                 "root": root,
                 "startup_seconds": startup,
+                "worker": worker,
             }
         finally:
             if worker is not None:
@@ -229,6 +235,9 @@ def test_prefect_ui_shows_both_runs_and_the_summary_in_chromium(team, runs, tmp_
     page = _rendered(f"{ui}/runs", [runs["nightly"]["name"], runs["backfill"]["name"]], tmp_path)
     assert runs["nightly"]["name"] in page
     assert runs["backfill"]["name"] in page
+    # runs are told apart by their state's name: both of these published
+    assert runs["nightly"]["state"]["name"] == runs["backfill"]["state"]["name"] == "Published"
+    assert "Published" in page
 
     summary = next(
         a
@@ -252,3 +261,61 @@ def test_prefect_ui_shows_both_runs_and_the_summary_in_chromium(team, runs, tmp_
         _browse(url, f"--screenshot={picture}", profile=tmp_path / f"s-{name}", budget=40000)
         assert picture.exists() and picture.stat().st_size > 10_000, f"no screenshot of {url}"
         print(f"screenshot: {picture}")
+
+
+def test_killed_runs_end_crashed_and_alert_the_webhook(team, runs):
+    """Last in this module: it kills the worker. A run whose process is killed is reported
+    Crashed by the worker; a run whose worker and process are killed (a dead host) is marked
+    Crashed by the heartbeat automation; both POST to the webhook (no flow hook runs)."""
+    from flows.ops.automations import CRASH_ALERT, HEARTBEAT_SECONDS, SILENT_RUNS
+
+    api = team["api"]
+    receiver = WebhookReceiver()
+    try:
+        env = {**team["env"], "TOLL_ALERT_WEBHOOK": receiver.url}
+        deployed = toll(env, "server", "deploy").stdout
+        assert SILENT_RUNS in deployed and CRASH_ALERT in deployed
+        heartbeat = {"PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(HEARTBEAT_SECONDS)}
+
+        # the flow's process is killed (kill -9 at the gate): the worker sees it die
+        killed = deployment_run(
+            api,
+            "nightly/nightly",
+            {"rebuild": True},
+            {"env": {**heartbeat, "TOLL_TEST_CRASH_AT": "validation"}},
+        )
+        assert wait_final(api, killed, timeout=300)["state"]["type"] == "CRASHED"
+        name = httpx.get(f"{api}/flow_runs/{killed}", timeout=10).json()["name"]
+        alert = json.loads(receiver.wait_for(name, timeout=90))
+        assert alert["state"] == "Crashed" and name in alert["text"]
+
+        # the host dies: the worker and then the flow's process are killed mid-run
+        silent = deployment_run(api, "nightly/nightly", {"rebuild": True}, {"env": heartbeat})
+        started = time.monotonic()
+        while httpx.get(f"{api}/flow_runs/{silent}", timeout=10).json()["state"]["type"] != (
+            "RUNNING"
+        ):
+            assert time.monotonic() - started < 180, "the run never started"
+            time.sleep(0.5)
+        time.sleep(3)  # its first heartbeat is sent as the flow starts
+        worker = team["worker"]
+        below = descendants(worker.pid)
+        worker.kill()
+        worker.wait(timeout=30)
+        for pid in below:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        assert httpx.get(f"{api}/flow_runs/{silent}", timeout=10).json()["state"]["type"] == (
+            "RUNNING"
+        ), "nothing may mark the run before the automation's grace"
+        final = wait_final(api, silent, timeout=3 * HEARTBEAT_SECONDS + 120)
+        assert final["state"]["type"] == "CRASHED", final["state"]
+        assert "no heartbeat" in (final["state"]["message"] or "")
+        name = final["name"]
+        assert name in json.loads(receiver.wait_for(name, timeout=90))["text"]
+        print(
+            f"\nhost killed: run marked Crashed {time.monotonic() - started:.0f} s after it "
+            f"started (grace {3 * HEARTBEAT_SECONDS} s), alert received"
+        )
+    finally:
+        receiver.close()

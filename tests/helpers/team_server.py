@@ -140,9 +140,17 @@ def wait_final(api: str, run_id: str, timeout: float = 600) -> dict:
     raise TimeoutError(f"run {run_id} not finished after {timeout} s")
 
 
-def deployment_run(api: str, name: str, parameters: dict | None = None, **state) -> str:
+def deployment_run(
+    api: str,
+    name: str,
+    parameters: dict | None = None,
+    job_variables: dict | None = None,
+    **state,
+) -> str:
     deployment = httpx.get(f"{api}/deployments/name/{name}", timeout=10).json()
     body: dict = {"parameters": parameters or {}}
+    if job_variables:
+        body["job_variables"] = job_variables
     if state:
         body["state"] = state
     created = httpx.post(
@@ -164,3 +172,58 @@ def artifacts_of(api: str, run_id: str) -> list[dict]:
 
 def history(env: dict[str, str]) -> list[dict]:
     return json.loads(toll(env, "history", "--json").stdout)
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid` (from /proc), children first."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+class WebhookReceiver:
+    """A chat webhook on loopback: records every JSON body POSTed to it."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        received = self.received = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                received.append(body.decode("utf-8", "replace"))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait_for(self, text: str, timeout: float) -> str:
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            for body in self.received:
+                if text in body:
+                    return body
+            time.sleep(1)
+        raise TimeoutError(f"no alert naming {text!r} in {timeout} s: got {self.received}")
+
+    def close(self) -> None:
+        self.server.shutdown()

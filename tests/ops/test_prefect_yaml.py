@@ -33,3 +33,13 @@ def test_backfill_parameters_are_start_and_end_dates():
     schema = backfill.parameters.model_dump()
     assert schema["required"] == ["start", "end"]
     assert schema["properties"]["start"]["format"] == "date"
+
+
+def test_every_deployment_sends_heartbeats_the_crash_automation_can_miss():
+    from flows.ops.automations import HEARTBEAT_SECONDS
+
+    spec = yaml.safe_load((ROOT / "prefect.yaml").read_text())
+    for deployment in spec["deployments"]:
+        env = deployment["work_pool"]["job_variables"]["env"]
+        # under 30 s Prefect refuses to start the worker
+        assert int(env["PREFECT_FLOWS_HEARTBEAT_FREQUENCY"]) == HEARTBEAT_SECONDS >= 30

@@ -182,6 +182,27 @@ CUSTOM[("drift_fct_weekly_losses", "named_deaths_total_vs_previous")] = (
 CUSTOM[("drift_fct_regional_losses", "named_deaths_total_vs_previous")] = (
     "update prev_fct_regional_losses set named_deaths = named_deaths * 3"
 )
+# completeness: a day, week or region the previous snapshot had is gone now
+CUSTOM[("drift_dim_region", "census_denominators_kept")] = (
+    "delete from {t} where region_code = (select min(region_code) from {t}"
+    " where men_16_61 is not null)"
+)
+CUSTOM[("drift_fct_daily_losses", "claims_days_kept")] = (
+    'update {t} set claimed_personnel_cumulative = null where "date" = (select max("date")'
+    " from {t} where claimed_personnel_cumulative is not null)"
+)
+CUSTOM[("drift_fct_daily_losses", "area_days_kept")] = (
+    'update {t} set occupied_km2_alt = null where "date" = (select max("date") from {t}'
+    " where occupied_km2_alt is not null)"
+)
+CUSTOM[("drift_fct_daily_losses", "named_vintage_not_earlier")] = (
+    'update {t} set provisional = true where "date" = (select max("date") from {t}'
+    " where not provisional)"
+)
+CUSTOM[("drift_fct_weekly_losses", "weekly_series_weeks_kept")] = (
+    "update {t} set probate_estimate = null where week_start = (select max(week_start)"
+    " from {t} where probate_estimate is not null)"
+)
 CUSTOM[("drift_fct_daily_losses", "claimed_personnel_total_vs_previous")] = (
     "update prev_fct_daily_losses set claimed_personnel = claimed_personnel * 3"
 )
@@ -301,3 +322,23 @@ def test_expectation_fails_on_violating_data(clean_database, tmp_path, suite_nam
         con.close()
     assert not check.success, f"{suite_name}.{meta['check']} passed on violating data"
     assert check.severity == meta["severity"]
+
+
+def test_an_accepted_shrink_passes_and_names_only_that_source(clean_database, tmp_path):
+    """--accept-shrink SOURCE lets that source's completeness check pass, and no other."""
+    base, parameters = clean_database
+    spec = gate.load_suites()["drift_dim_region"]
+    kept = [e for e in spec["expectations"] if e["meta"]["check"] == "census_denominators_kept"]
+    single = {"drift_dim_region": {**spec, "expectations": kept}}
+    path = tmp_path / "shrunk.duckdb"
+    shutil.copy(base, path)
+    con = duckdb.connect(str(path))
+    try:
+        _materialise(con, "dim_region")
+        con.execute(CUSTOM[("drift_dim_region", "census_denominators_kept")].format(t="dim_region"))
+        (refused,) = gate.run_gate(con, {**parameters, "accept_shrink": "official_claims"}, single)
+        (accepted,) = gate.run_gate(con, {**parameters, "accept_shrink": "census_men"}, single)
+    finally:
+        con.close()
+    assert not refused.success and "first rows: region_code=" in refused.describe()
+    assert accepted.success

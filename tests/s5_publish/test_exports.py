@@ -107,3 +107,18 @@ def test_toll_cite_prints_the_citation_and_the_licences(demo_baseline, snapshot)
     assert "| `dim_region` | CC BY-SA 4.0 |" in licences.stdout
     missing = run_cli("cite", "20200101T000000000000Z", "--warehouse", str(warehouse))
     assert missing.returncode == 1 and "Traceback" not in missing.stderr + missing.stdout
+
+
+def test_a_demo_report_says_invented_in_its_title_charts_and_file_names(snapshot) -> None:
+    from flows.s6_report import REPORT_DIR, REPORT_HTML, SUMMARY_MD
+    from flows.s6_report.charts import CHARTS
+
+    report = snapshot / REPORT_DIR
+    for name in CHARTS:
+        assert (report / f"INVENTED-{name}").exists(), name
+        data = report / f"INVENTED-{name.removesuffix('.png')}.csv"
+        assert data.exists() and len(data.read_text().splitlines()) > 1, data
+        assert not (report / name).exists(), name
+    html = (report / REPORT_HTML).read_text(encoding="utf-8")
+    assert "<h1>INVENTED SAMPLE DATA" in html and "<title>INVENTED SAMPLE DATA" in html
+    assert (report / SUMMARY_MD).read_text(encoding="utf-8").startswith("# INVENTED SAMPLE DATA")
