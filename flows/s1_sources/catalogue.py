@@ -40,7 +40,18 @@ class SourceFile:
         """The URL a run reads: upstream, or file:// under the source folder."""
         if settings.source_dir is None:
             return self.url
-        return (settings.source_dir / self.local).as_uri()
+        path = settings.source_dir / self.local
+        # A link inside the source folder may point anywhere; its target is read only when it
+        # stays inside the folder, and its content is never quoted in the refusal.
+        if path.is_symlink():
+            target = path.resolve()
+            if not target.is_relative_to(settings.source_dir.resolve()):
+                raise ConfigError(
+                    f"source '{self.source}', file {self.local}: a symbolic link to {target}, "
+                    f"outside the source folder {settings.source_dir}: refused (copy the file "
+                    "into the folder instead)"
+                )
+        return path.as_uri()
 
 
 @dataclass(frozen=True)

@@ -129,3 +129,24 @@ def test_a_file_just_written_is_not_trusted_by_its_stat(tmp_path, counted) -> No
     counted["read"].clear()
     _ingest(tmp_path, 1)
     assert counted["read"] == [Path(_local(0)).name]
+
+
+def test_a_link_leaving_the_source_folder_is_refused_without_quoting_it(tmp_path) -> None:
+    from flows.errors import ConfigError
+
+    secret = tmp_path / "elsewhere" / "secret.txt"
+    secret.parent.mkdir()
+    secret.write_text("password=hunter2\n")
+    source_dir = tmp_path / "data"
+    (source_dir / "bessudnov").mkdir(parents=True)
+    (source_dir / "bessudnov" / "regNames.csv").symlink_to(secret)
+    inside = source_dir / "bessudnov" / "census2021_nMen16-615.csv"
+    (source_dir / "real.csv").write_text("x\n")
+    inside.symlink_to(source_dir / "real.csv")  # a link that stays inside is read as usual
+    settings = load_settings(source_dir=source_dir, warehouse=tmp_path / "wh")
+    catalogue = load_catalogue()
+    census = catalogue["census_men"].files[0]
+    assert census.location(settings).startswith("file://")
+    with pytest.raises(ConfigError, match="outside the source folder") as refused:
+        catalogue["region_names"].files[0].location(settings)
+    assert "hunter2" not in str(refused.value)
