@@ -78,11 +78,13 @@ class HideTollErrorTracebacks(logging.Filter):
     """Log a TollError as its message only: it already says what went wrong and where.
 
     Prefect logs every failed task and flow with its traceback; for errors toll raised on
-    purpose (bad input, unreachable source, failed gate) that is noise around the message.
+    purpose (bad input, unreachable source, failed gate) that is noise around the message, and
+    so it is for the system's (a full disk, a folder that cannot be written: the CLI prints
+    one line for them).
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and isinstance(record.exc_info[1], TollError):
+        if record.exc_info and isinstance(record.exc_info[1], (TollError, OSError)):
             record.exc_info = None
             record.exc_text = None
         return True

@@ -698,6 +698,11 @@ def main() -> None:
     except TollError as exc:
         _print_error(exc)
         sys.exit(1)
+    except OSError as exc:
+        # a full disk, a read-only or missing folder: the system's words and the path, one line
+        where = f": {exc.filename}" if exc.filename else ""
+        _print_error(TollError(f"{exc.strerror or exc}{where}"))
+        sys.exit(1)
     except RuntimeError as exc:
         if "Prefect API" not in str(exc):
             raise

@@ -72,3 +72,26 @@ def test_a_bad_setting_is_one_line_naming_it(tmp_path, monkeypatch):
         assert done.returncode == 1, output
         assert named in output and "Traceback" not in output, output
         assert not (tmp_path / "s3:").exists()
+
+
+def test_a_system_error_is_one_line_not_a_traceback(demo_baseline, tmp_path):
+    """A folder that cannot be written (as a full or read-only disk): the system's words and
+    the path, exit 1."""
+    import os
+    import subprocess
+    import sys
+
+    _, warehouse = demo_baseline
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    done = subprocess.run(
+        [sys.executable, "-m", "flows.cli.app", "report", "--out", str(blocker / "report")],
+        env={**os.environ, "TOLL_WAREHOUSE": str(warehouse)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert "Traceback" not in output and "Not a directory" in output, output
+    assert str(blocker) in output
