@@ -89,6 +89,13 @@ def _backtest_line(fig: Figures) -> str:
         f"{low_at}, off by {scores['nowcast_mean_abs_error']:.0%} on average; the band held the "
         f"later count for {scores['interval_coverage']:.0%} of weeks"
         + (": read both as floors" if low > scores["cutoffs"] / 2 else "")
+        + (
+            f"; against the count 26 weeks after each cut-off ({scores['target_cutoffs']} "
+            f"cut-offs): off by {scores['target_mean_abs_error']:.0%}, bias "
+            f"{scores['target_bias']:+.0%}, band held {scores['target_interval_coverage']:.0%}"
+            if "target_cutoffs" in scores
+            else ""
+        )
     )
 
 

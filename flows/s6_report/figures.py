@@ -170,4 +170,25 @@ def backtest_scores(backtest: pl.DataFrame) -> dict[str, float]:
         "first_stage_mean_abs_error": float(summary["first_stage_error"].abs().mean()),
         "unadjusted_mean_abs_error": float(summary["unadjusted_error"].abs().mean()),
         "interval_coverage": float(backtest["within_interval"].mean()),
+        **_target_scores(backtest),
+    }
+
+
+def _target_scores(backtest: pl.DataFrame) -> dict[str, float]:
+    """The same nowcasts scored against an observable target: the count in the first vintage
+    26 weeks after each cut-off (window totals per cut-off; weeks whose target exists)."""
+    if "named_at_target" not in backtest.columns:
+        return {}
+    scored = backtest.filter(pl.col("named_at_target").is_not_null())
+    if scored.height == 0:
+        return {}
+    totals = scored.group_by("cutoff").agg(
+        pl.col("nowcast_deaths").sum(), pl.col("named_at_target").sum()
+    )
+    errors = totals["nowcast_deaths"] / totals["named_at_target"] - 1
+    return {
+        "target_cutoffs": totals.height,
+        "target_mean_abs_error": float(errors.abs().mean()),
+        "target_bias": float(errors.mean()),
+        "target_interval_coverage": float(scored["within_interval_at_target"].mean()),
     }
