@@ -192,8 +192,9 @@ def _print_headline(result, figures: dict, elapsed: float, current: Path) -> Non
         console.print(
             f"Latest week with a nowcast: {nowcast['week_start']}, "
             f"{nowcast['named_deaths'] or 0:,} named so far; expected "
-            f"{nowcast['nowcast']:,.0f} (80% band {nowcast['low']:,.0f} to "
-            f"{nowcast['high']:,.0f}) once late names arrive"
+            f"{nowcast['nowcast']:,.0f} (nominal 80% band {nowcast['low']:,.0f} to "
+            f"{nowcast['high']:,.0f}, not calibrated: see the report's back-test) once late "
+            "names arrive"
         )
     week = figures["latest_complete_week"]
     if week:

@@ -44,7 +44,7 @@ def summary_markdown(
         lines.append(
             f"- latest week with a nowcast, {nowcast['week_start']}: "
             f"{nowcast['named_deaths'] or 0:,} named so far, expected {nowcast['nowcast']:,.0f} "
-            f"(80% band {nowcast['low']:,.0f} to {nowcast['high']:,.0f})"
+            f"(nominal 80% band {nowcast['low']:,.0f} to {nowcast['high']:,.0f}; not calibrated)"
         )
     if "backfill" in meta:
         b = meta["backfill"]
