@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import altair as alt
 import polars as pl
@@ -132,12 +132,23 @@ def cumulative_chart(fig: Figures) -> alt.Chart:
         .properties(width=WIDTH, height=320)
     )
     claims_end = fig.cumulative.drop_nulls("claimed_personnel_cumulative")["date"].max()
+    # the named line's last stretch still grows (names arrive for about two years): shaded
+    weeks = int((fig.settings or {}).get("provisional_weeks", 112))
+    since = fig.as_of - timedelta(weeks=weeks)
+    shade = (
+        alt.Chart(pl.DataFrame({"start": [since], "end": [fig.as_of]}).cast(pl.Datetime))
+        .mark_rect(color="#bdbdbd", opacity=0.25)
+        .encode(x="start:T", x2="end:T")
+    )
+    chart = (shade + chart).properties(width=WIDTH, height=320)
     return _titled(
         chart,
         "Named deaths against official Ukrainian claims, cumulative",
         [
             "Claims count killed and wounded and are a warring party's figure; named deaths are "
             "a floor (names cover roughly 45-65% of deaths)",
+            f"Shaded: provisional, from {since:%b %Y}: names for those days still arrive, the "
+            "named line there will rise",
             f"Source: {SOURCES_NAMED} (to {fig.as_of:%d %b %Y}); General Staff of the Armed "
             f"Forces of Ukraine via PetroIvaniuk (to {claims_end:%d %b %Y}).",
         ],
