@@ -124,7 +124,10 @@ measured as (
         case when named_deaths is not null then
             sum(named_deaths) over (order by week_start)::bigint
         end as named_cumulative,
-        case when not provisional then
+        -- as toll: complete weeks only (ended provisional_weeks = 112 weeks before the vintage)
+        case when not provisional
+            and week_start + 6 <= (select max(as_of) from vintages) - 7 * 112
+        then
             avg(named_deaths) over (order by week_start rows between 3 preceding and current row)
         end as rolling_4w_avg,
         provisional,

@@ -70,8 +70,8 @@ def weekly_chart(fig: Figures) -> alt.Chart:
         "Named Russian military deaths per week",
         [
             "Bars: named so far (dark: complete; pale: provisional, names still arrive for about "
-            "two years); red: 4-week average, stopped where names are not in yet; orange: "
-            "nowcast of recent weeks with its 80% band; none for the newest weeks",
+            "two years: those bars will rise); red: 4-week average of complete weeks only; "
+            "orange: nowcast of recent weeks with its nominal 80% band; none for the newest weeks",
             _backtest_line(fig),
             _footer(fig.as_of, SOURCES_NAMED + "; nowcast by toll"),
         ],

@@ -224,15 +224,20 @@ def render_markdown(fig: Figures, snapshot: str) -> str:
         ("# INVENTED SAMPLE DATA (toll run --demo): " if fig.invented else "# ")
         + f"toll report: snapshot `{snapshot}`, data to {fig.as_of}",
         "",
-        "| period | named deaths | estimate range | deadliest day | deadliest week | km² |",
-        "|---|---:|---:|---|---|---:|",
+        "| period | named deaths | estimate range | deadliest day | deadliest week | km² | state |",
+        "|---|---:|---:|---|---|---:|---|",
     ]
     for r in yearly_rows(fig):
+        state = r.get("period_state") or "–"
+        estimate = _range(r["estimate_low"], r["estimate_high"])
+        if state != "complete":
+            # a range built on a count still growing is a floor, said where it is read
+            estimate += " (floor: count still growing)"
         lines.append(
-            f"| {PERIOD_NAMES[r['period_type']]} {r['period']} | {_n(r['named_deaths'])} | "
-            f"{_n(r['estimate_low'])}–{_n(r['estimate_high'])} | {r['deadliest_day']} "
+            f"| {PERIOD_NAMES[r['period_type']]} {r['period']} | "
+            f"{_n(r['named_deaths'])} | {estimate} | {r['deadliest_day']} "
             f"({_n(r['deadliest_day_deaths'])}) | {r['deadliest_iso_week']} "
-            f"({_n(r['deadliest_week_deaths'])}) | {_n(r['km2_gained'])} |"
+            f"({_n(r['deadliest_week_deaths'])}) | {_n(r['km2_gained'])} | {state} |"
         )
     whole = fig.yearly.filter(pl.col("period_type") == "whole_war").to_dicts()
     if whole:
@@ -253,5 +258,13 @@ def render_markdown(fig: Figures, snapshot: str) -> str:
             f"{scores['unadjusted_mean_abs_error']:.0%}); the nominal 80% band held the later "
             f"count for {scores['interval_coverage']:.0%} of weeks.",
         ]
-    lines += ["", method_paragraph(fig)]
+    lines += [
+        "",
+        "State: complete when the period ended over provisional_weeks "
+        f"({(fig.settings or {}).get('provisional_weeks', 112)}) weeks before the data cut-off; "
+        "provisional while names for it still arrive; partial when it was not over at the "
+        "cut-off. Publish a provisional or partial figure only with its state.",
+        "",
+        method_paragraph(fig),
+    ]
     return "\n".join(lines)

@@ -52,8 +52,12 @@ measured as (
         case when per_week.named_deaths is not null then
             sum(per_week.named_deaths) over (order by weeks.week_start)::bigint
         end as named_cumulative,
-        -- never into weeks whose names are not in yet (padded or after the vintage)
-        case when not per_week.provisional then
+        -- only over complete weeks: in provisional ones names still arrive (a year-old week
+        -- grows a median 23% in the next half year), so an average there falls towards zero
+        -- at the newest weeks however many died; the nowcast covers recent weeks instead
+        case when not per_week.provisional
+            and period_state(weeks.week_start + 6, (select max(as_of) from per_week)) = 'complete'
+        then
             avg(per_week.named_deaths) over (
                 order by weeks.week_start rows between 3 preceding and current row
             )
