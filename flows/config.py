@@ -35,7 +35,8 @@ class Settings(BaseSettings):
     # Source catalogue file; unset means the built-in flows/sources.toml (the bench points it
     # at a generated catalogue).
     catalogue: Path | None = None
-    warehouse: Path = Path("warehouse")
+    # a local folder, or s3://bucket/prefix (only `toll snapshots` and `toll rollback` so far)
+    warehouse: Path | str = Path("warehouse")
     verify_checksums: bool = True
     # Build the tables as the data stood on this date: only raw files (vintages) whose as-of
     # date is on or before it. Unset means everything fetched so far.
@@ -103,19 +104,18 @@ class Settings(BaseSettings):
 
     @field_validator("warehouse", mode="before")
     @classmethod
-    def _local_only(cls, value: object) -> object:
-        # pathlib would turn s3://bucket/x into a local folder named "s3:"
-        if isinstance(value, str) and value.startswith("s3:"):
-            raise ValueError(
-                "a warehouse on object storage is not supported by toll's commands yet "
-                "(see README, 'Warehouse on object storage'); use a local folder"
-            )
-        return value
+    def _folder_or_url(cls, value: object) -> object:
+        url = object_url(value)
+        if url is not None:
+            return url
+        return Path(value) if isinstance(value, str) else value
 
     @field_validator("source_dir", "catalogue", "warehouse", mode="after")
     @classmethod
-    def _expand(cls, value: Path | None) -> Path | None:
-        return value.expanduser().resolve() if value is not None else None
+    def _expand(cls, value: Path | str | None) -> Path | str | None:
+        if value is None or isinstance(value, str):  # an s3:// URL stays as given
+            return value
+        return value.expanduser().resolve()
 
     @classmethod
     def settings_customise_sources(
@@ -147,6 +147,17 @@ class Settings(BaseSettings):
         }
 
 
+def object_url(value: object) -> str | None:
+    """`s3://bucket/prefix` when `value` names object storage, else None.
+
+    A command-line flag arrives as a Path, and pathlib turns s3://bucket/x into s3:/bucket/x
+    (a local folder named "s3:"): the URL is restored from either form."""
+    text = str(value) if isinstance(value, (str, Path)) else ""
+    if not text.startswith("s3:/"):
+        return None
+    return "s3://" + text[len("s3:/") :].lstrip("/")  # an empty bucket is S3Storage's to refuse
+
+
 def config_file() -> Path:
     """The settings file of this project: `toll.toml` here, or the file TOLL_CONFIG names."""
     return Path(os.environ.get(CONFIG_FILE_ENV, "toll.toml"))
@@ -173,7 +184,9 @@ def remember(**values: object) -> tuple[Path, dict[str, object]]:
             raise ConfigError(f"settings file {path}: unknown setting {key!r}")
         if key == "source_dir" and not Path(value).expanduser().is_dir():
             raise ConfigError(f"source_dir {value}: no such folder (expected local copies)")
-        current[key] = str(Path(value).expanduser().resolve()) if isinstance(value, Path) else value
+        if isinstance(value, Path) and object_url(value) is None:
+            value = str(value.expanduser().resolve())
+        current[key] = object_url(value) or value
     try:
         Settings(**current)  # refuse what a run would refuse, before writing it
     except ValueError as exc:

@@ -329,7 +329,7 @@ def snapshots(warehouse: Warehouse = None, as_json: AsJson = False) -> None:
     """List published snapshots (newest last) with their run, time and gate result."""
     from flows.warehouse.snapshots import current_snapshot, list_snapshots
 
-    store = _store(warehouse)
+    store = _store(warehouse, object_storage=True)
     current = current_snapshot(store)
     if as_json:
         listed = [
@@ -395,7 +395,7 @@ def rollback(
     from flows.s5_publish.snapshots import release as release_pin
     from flows.s5_publish.snapshots import rollback as roll_back
 
-    store = _store(warehouse)
+    store = _store(warehouse, object_storage=True)
     if release:
         pin = release_pin(store)
         console.print(f"released the pin on {pin['snapshot']}" if pin else "nothing was pinned")
@@ -580,10 +580,14 @@ def diff(
         typer.echo(render_markdown(result), nl=False)
 
 
-def _store(warehouse: Path | None) -> Store:
-    """The warehouse a command reads (--warehouse, else the settings'); it must exist."""
-    store = Store.at(load_settings(warehouse=warehouse).warehouse)
+def _store(warehouse: Path | None, object_storage: bool = False) -> Store:
+    """The warehouse a command reads (--warehouse, else the settings'); it must exist.
+
+    `object_storage`: the command works through the storage seam only, so an s3:// URL will do."""
+    store = Store.at(load_settings(warehouse=warehouse).warehouse, object_storage)
     if not store.exists():
+        if store.on_object_storage():
+            raise TollError(f"no warehouse at {store}: nothing is stored under that prefix")
         raise TollError(
             f"no warehouse at {store}: run `toll run` first, or point --warehouse (or "
             "TOLL_WAREHOUSE, or `warehouse` in toll.toml) at one"

@@ -29,6 +29,9 @@ def rollback(warehouse: Warehouse | Path, snapshot: str | None = None, pin: bool
     there: nightly runs and backfills leave it current until `release`."""
     warehouse = as_warehouse(warehouse)
     with warehouse_lock(warehouse):
+        # read the pointer first: on object storage the swap is conditional on what was read
+        # here, so a run that published meanwhile makes this rollback fail, not vanish
+        current_snapshot(warehouse)
         if snapshot is None:
             snapshot = previous(warehouse)
             if snapshot is None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from flows.config import object_url
 from flows.errors import TollError
 from flows.warehouse.storage import LocalStorage, S3Storage
 
@@ -45,15 +46,20 @@ class Warehouse:
         self._manifest: list | None = None
 
     @classmethod
-    def at(cls, folder: Path | str) -> Warehouse:
-        if str(folder).startswith(("s3://", "s3:/")):
-            # S3Storage works behind the storage seam (tests/warehouse/test_s3_storage.py) but
-            # the commands do not read and write through it yet: refuse rather than create a
-            # local folder named "s3:"
-            raise TollError(
-                f"warehouse {folder}: a warehouse on object storage is not supported by toll's "
-                "commands yet (see README, 'Warehouse on object storage'); use a local folder"
-            )
+    def at(cls, folder: Path | str, object_storage: bool = False) -> Warehouse:
+        """The warehouse in `folder`, or at an s3:// URL when the caller reads and writes it
+        through the storage seam only (`object_storage=True`)."""
+        url = object_url(folder)
+        if url is not None:
+            if not object_storage:
+                # the other commands still open local paths: refuse rather than create a local
+                # folder named "s3:" or read a stale mirror
+                raise TollError(
+                    f"warehouse {url}: only `toll snapshots` and `toll rollback` work on object "
+                    "storage so far; this command needs a local folder (see README, "
+                    "'Warehouse on object storage')"
+                )
+            return cls(S3Storage(url))
         folder = Path(folder)
         if folder.exists() and not folder.is_dir():
             raise TollError(
@@ -71,10 +77,17 @@ class Warehouse:
         return self.storage.path(key)
 
     def exists(self) -> bool:
+        if isinstance(self.storage, S3Storage):
+            return self.storage.has_objects()
         return self.storage.folder.is_dir()
+
+    def on_object_storage(self) -> bool:
+        return isinstance(self.storage, S3Storage)
 
     def ensure(self) -> None:
         """Create the warehouse folder, or say clearly why it cannot be."""
+        if isinstance(self.storage, S3Storage):
+            return  # a prefix exists once an object is under it
         try:
             self.storage.folder.mkdir(parents=True, exist_ok=True)
         except FileExistsError:

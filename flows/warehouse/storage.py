@@ -325,6 +325,19 @@ class S3Storage:
             raise self._fail("list", prefix or "/", exc) from None
         return sorted(keys)
 
+    def has_objects(self) -> bool:
+        """Whether anything is stored under the warehouse prefix (a missing bucket is an error)."""
+        from botocore.exceptions import ClientError
+
+        base = f"{self.prefix}/" if self.prefix else ""
+        try:
+            answer = self._call(
+                "list", "/", self.client.list_objects_v2, Prefix=base, MaxKeys=1
+            )
+        except ClientError as exc:
+            raise self._fail("list", "/", exc) from None
+        return bool(answer.get("Contents"))
+
     def delete(self, key: str) -> None:
         """Delete the object `key` and everything under `key/` (a folder-like prefix)."""
         from botocore.exceptions import ClientError

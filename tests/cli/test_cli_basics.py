@@ -58,10 +58,11 @@ def test_a_bad_setting_is_one_line_naming_it(tmp_path, monkeypatch):
 
     for variable, value, named in (
         ("TOLL_HTTP_RETRIES", "0", "http_retries"),
-        ("TOLL_WAREHOUSE", "s3://bucket/prefix", "object storage is not supported"),
+        # `quarantine` does not work on object storage yet: refused before any request is sent
+        ("TOLL_WAREHOUSE", "s3://bucket/prefix", "this command needs a local folder"),
     ):
         done = subprocess.run(
-            [sys.executable, "-m", "flows.cli.app", "snapshots"],
+            [sys.executable, "-m", "flows.cli.app", "quarantine"],
             cwd=tmp_path,
             env={**__import__("os").environ, variable: value},
             capture_output=True,

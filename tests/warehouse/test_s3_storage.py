@@ -172,7 +172,7 @@ def test_an_unreachable_endpoint_is_a_storage_error(monkeypatch) -> None:
         S3Storage("s3:///nobucket")
 
 
-def test_an_s3_url_is_refused_by_the_commands_until_they_are_wired(tmp_path, monkeypatch) -> None:
+def test_an_s3_url_is_refused_where_the_commands_are_not_wired(tmp_path, monkeypatch) -> None:
     """Never a local folder named "s3:": one clear line instead."""
     import pytest
 
@@ -180,6 +180,6 @@ def test_an_s3_url_is_refused_by_the_commands_until_they_are_wired(tmp_path, mon
     from flows.warehouse.layout import Warehouse
 
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(TollError, match="object storage is not supported by toll's commands"):
+    with pytest.raises(TollError, match="only `toll snapshots` and `toll rollback` work on obj"):
         Warehouse.at("s3://bucket/prefix")
     assert not (tmp_path / "s3:").exists()
