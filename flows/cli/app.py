@@ -166,7 +166,10 @@ def _print_headline(result, figures: dict, elapsed: float, current: Path) -> Non
     if not result.unchanged and result.new_files == 0:
         console.print("  no source changed since the last run: nothing was parsed again")
     as_of = figures["as_of"]
-    table = Table(title=f"Named deaths by date of death (Mediazona vintage {as_of})")
+    title = f"Named deaths by date of death (Mediazona vintage {as_of})"
+    if figures.get("invented"):
+        title = f"INVENTED SAMPLE DATA (toll run --demo), not real figures: {title}"
+    table = Table(title=title)
     table.add_column("year")
     table.add_column("named deaths", justify="right")
     table.add_column(f"claimed personnel (UA GS, to {as_of})", justify="right")

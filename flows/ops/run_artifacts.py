@@ -35,6 +35,8 @@ def summary_markdown(
     meta = json.loads((snapshot / METADATA).read_text())
     figures = headline(snapshot)
     lines = [f"# toll {title}: snapshot `{snapshot.name}`", "", "## Headline", ""]
+    if figures.get("invented"):
+        lines += ["**INVENTED SAMPLE DATA (toll run --demo): not real figures.**", ""]
     lines.append(f"- named deaths (vintage {figures['as_of']}): {figures['named_total']:,}")
     states = figures.get("state_by_year", {})
     for year, named in sorted(figures["named_by_year"].items()):

@@ -35,16 +35,7 @@ def write_report(snapshot_dir: Path, out_dir: Path | None = None, snapshot: str 
     for name, build in CHARTS.items():
         chart = build(figures)
         if figures.invented:
-            title = chart.title  # keep the subtitle lines (what is drawn, sources, dates)
-            chart = chart.properties(
-                title=alt.TitleParams(
-                    f"{INVENTED_TITLE}. {title.text}",
-                    subtitle=title.subtitle,
-                    anchor="start",
-                    fontSize=15,
-                    color="#b2182b",
-                )
-            )
+            chart = mark_invented(chart)
         charts[name] = render_png(chart)
         (out / chart_file(name, figures.invented)).write_bytes(charts[name])
         csv_name = chart_file(name, figures.invented).removesuffix(".png") + ".csv"
@@ -74,6 +65,27 @@ def invented(metadata: dict) -> bool:
                 if (folder / SAMPLE_MARKER).exists():
                     return True
     return False
+
+
+def mark_invented(chart: alt.Chart) -> alt.Chart:
+    """A chart of generated data: says so in its title and credits no real source."""
+    title = chart.title  # keep the subtitle lines (what is drawn, dates)
+    return chart.properties(
+        title=alt.TitleParams(
+            f"{INVENTED_TITLE}. {title.text}",
+            subtitle=[_invented_credit(line) for line in title.subtitle],
+            anchor="start",
+            fontSize=15,
+            color="#b2182b",
+        )
+    )
+
+
+def _invented_credit(line: str) -> str:
+    # a real source's name over invented numbers would credit it with them
+    if not line.startswith("Source: "):
+        return line
+    return "Not real data: invented by toll in the shape of " + line.removeprefix("Source: ")
 
 
 def chart_file(name: str, invented: bool) -> str:

@@ -107,6 +107,7 @@ def cumulative_chart(fig: Figures) -> alt.Chart:
                 "claimed_personnel_cumulative": "Claimed killed and wounded (UA General Staff)",
             }
         )
+        .drop("claims_published_through")
         .unpivot(index="date", variable_name="series", value_name="people")
         .drop_nulls("people")
         .with_columns(pl.col("date").cast(pl.Datetime))
@@ -132,6 +133,12 @@ def cumulative_chart(fig: Figures) -> alt.Chart:
         .properties(width=WIDTH, height=320)
     )
     claims_end = fig.cumulative.drop_nulls("claimed_personnel_cumulative")["date"].max()
+    published = fig.cumulative["claims_published_through"].drop_nulls()
+    claims_note = (
+        f"; published to {published.max():%d %b %Y}, shown to the named cut-off"
+        if published.len() and claims_end is not None and published.max() > claims_end
+        else ""
+    )
     # the named line's last stretch still grows (names arrive for about two years): shaded
     weeks = int((fig.settings or {}).get("provisional_weeks", 112))
     since = fig.as_of - timedelta(weeks=weeks)
@@ -150,7 +157,7 @@ def cumulative_chart(fig: Figures) -> alt.Chart:
             f"Shaded: provisional, from {since:%b %Y}: names for those days still arrive, the "
             "named line there will rise",
             f"Source: {SOURCES_NAMED} (to {fig.as_of:%d %b %Y}); General Staff of the Armed "
-            f"Forces of Ukraine via PetroIvaniuk (to {claims_end:%d %b %Y}).",
+            f"Forces of Ukraine via PetroIvaniuk (to {claims_end:%d %b %Y}{claims_note}).",
         ],
     )
 

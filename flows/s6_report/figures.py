@@ -43,14 +43,17 @@ def read_figures(con: duckdb.DuckDBPyConnection, settings: dict) -> Figures:
         """,
         params={"as_of": as_of},
     ).pl()
+    # both series to the named cut-off: claims run months further, and a line past the other's
+    # end would compare different days; how far they are published is kept beside them
     cumulative = con.sql(
         """
         select "date",
-            case when "date" <= $as_of
-                then sum(named_deaths) over (order by "date")
-            end as named_cumulative,
+            sum(named_deaths) over (order by "date") as named_cumulative,
             claimed_personnel_cumulative,
+            (select max("date") from fct_daily_losses
+                where claimed_personnel_cumulative is not null) as claims_published_through,
         from fct_daily_losses
+        where "date" <= $as_of
         order by "date"
         """,
         params={"as_of": as_of},
@@ -87,8 +90,8 @@ def read_figures(con: duckdb.DuckDBPyConnection, settings: dict) -> Figures:
             end as deaths_per_km2,
             last_day < last_day(month) as partial_month,
             provisional_month,
-            (select max("date") from fct_daily_losses where occupied_km2 is not null)
-                as area_through,
+            (select max("date") from fct_daily_losses
+                where occupied_km2 is not null and "date" <= $as_of) as area_through,
         from months
         order by month
         """,

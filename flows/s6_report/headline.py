@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -10,6 +11,10 @@ import duckdb
 def headline(snapshot: Path) -> dict:
     """Named deaths and claims per year over the same days (to the Mediazona vintage date), each
     year's state, the latest complete week and the latest week with a nowcast."""
+    from flows.s6_report import invented
+
+    metadata = snapshot / "_snapshot.json"
+    made_up = metadata.exists() and invented(json.loads(metadata.read_text()))
     con = duckdb.connect(str(snapshot / "toll.duckdb"), read_only=True)
     try:
         as_of = con.execute("select max(as_of) from fct_daily_losses").fetchall()[0][0]
@@ -46,6 +51,8 @@ def headline(snapshot: Path) -> dict:
     finally:
         con.close()
     return {
+        # built from `toll run --demo`'s generated sources: every line shown says so
+        "invented": made_up,
         "as_of": as_of,
         "named_by_year": {y: n for y, n, _ in years if n is not None},
         "named_total": sum(n or 0 for _, n, _ in years),

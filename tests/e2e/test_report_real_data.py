@@ -8,7 +8,7 @@ import csv
 import json
 import re
 import struct
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import polars as pl
 import pytest
@@ -241,3 +241,35 @@ def test_no_provisional_period_looks_final(published):
     assert complete["rolling_4w_avg"].null_count() == 0
     daily = _table(snapshot, "fct_daily_losses")
     assert set(daily["period_state"].unique()) == {"complete", "provisional", "partial"}
+
+
+def test_every_chart_credits_each_series_with_its_cut_off(published):
+    """Each chart's last subtitle line names its sources with dates; area comes from the
+    DeepState maps; named deaths and claims are drawn over the same days."""
+    import duckdb
+
+    from flows.s6_report.figures import read_figures
+
+    snapshot, _ = published
+    con = duckdb.connect(str(snapshot / "toll.duckdb"), read_only=True)
+    try:
+        fig = read_figures(con, load_settings().result_affecting())
+    finally:
+        con.close()
+    cut_off = f"{fig.as_of:%d %b %Y}"
+    credits = {name: build(fig).title.subtitle[-1] for name, build in CHARTS.items()}
+    for name, credit in credits.items():
+        assert credit.startswith("Source: "), (name, credit)
+        assert re.search(r"\d{4}", credit), (name, credit)
+    assert cut_off in credits["weekly_named_deaths.png"]
+    km2 = credits["deaths_per_km2_by_month.png"]
+    assert "DeepState maps" in km2 and "Economist" not in km2, km2
+    # the area's date is the chart's last map day, not one past the named cut-off
+    area_to = re.search(r"deepstate-map-data; to (\d\d \w{3} \d{4})\)", km2)
+    assert area_to and datetime.strptime(area_to[1], "%d %b %Y").date() <= fig.as_of, km2
+    claims = credits["cumulative_named_vs_claims.png"]
+    assert f"to {cut_off}" in claims and "General Staff" in claims, claims
+    # claims are published months past the named cut-off: drawn only to it, and said so
+    assert fig.cumulative["date"].max() == fig.as_of
+    assert fig.cumulative["claims_published_through"].max() > fig.as_of
+    assert "shown to the named cut-off" in claims, claims

@@ -122,3 +122,24 @@ def test_a_demo_report_says_invented_in_its_title_charts_and_file_names(snapshot
     html = (report / REPORT_HTML).read_text(encoding="utf-8")
     assert "<h1>INVENTED SAMPLE DATA" in html and "<title>INVENTED SAMPLE DATA" in html
     assert (report / SUMMARY_MD).read_text(encoding="utf-8").startswith("# INVENTED SAMPLE DATA")
+
+
+def test_a_demo_credits_no_real_source_and_its_headline_says_invented(snapshot) -> None:
+    from flows.s6_report import invented, mark_invented
+    from flows.s6_report.charts import CHARTS
+    from flows.s6_report.figures import read_figures
+    from flows.s6_report.headline import headline
+
+    metadata = json.loads((snapshot / METADATA).read_text())
+    assert invented(metadata)
+    con = duckdb.connect(str(snapshot / "toll.duckdb"), read_only=True)
+    try:
+        fig = read_figures(con, metadata["settings"])
+    finally:
+        con.close()
+    for name, build in CHARTS.items():
+        title = mark_invented(build(fig)).title
+        assert title.text.startswith("INVENTED SAMPLE DATA"), name
+        assert not any(line.startswith("Source:") for line in title.subtitle), name
+        assert title.subtitle[-1].startswith("Not real data: invented by toll"), name
+    assert headline(snapshot)["invented"] is True
