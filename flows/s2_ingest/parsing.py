@@ -110,6 +110,55 @@ def read_csv_strings(
     )
 
 
+def read_csv_strings_together(
+    source: str, files: list[tuple[str, bytes]], required: list[str], delimiter: str = ","
+) -> pl.DataFrame | None:
+    """`read_csv_strings` of every file, concatenated with `FILE` (the file's position), read
+    by one native read; None when any file needs the file-by-file reading (its checks and
+    errors then name the file).
+
+    One read, not one per file: 5,000 Mediazona vintages (6.9M records) took 7.3 s file by
+    file, nearly all of it Polars' per-call cost (read, field count, select: 1.4 ms a file).
+    Taken only for plain files: one header, no quotes, no CR, no blank line, each with data.
+    Then a record's fields are its delimiters plus one, and the count over all of them shows
+    a short record as `_fits` does for one file."""
+    if not files:
+        return None
+    first = files[0][1]
+    end = first.find(b"\n")
+    if end <= 0 or first.startswith(BOM):
+        return None
+    head = first[: end + 1]
+    bodies = []
+    for position, (_, content) in enumerate(files):
+        if not content.startswith(head) or b'"' in content or b"\r" in content:
+            return None
+        body = content[end + 1 :].removesuffix(b"\n")
+        if not body or b"\n\n" in body:
+            return None
+        prefix = b"%d%b" % (position, delimiter.encode())
+        bodies.append(prefix + body.replace(b"\n", b"\n" + prefix))
+    header = _header(source, files[0][0], first, delimiter)
+    if FILE in header or any(c not in header for c in required):
+        return None
+    together = (FILE + delimiter).encode() + head + b"\n".join(bodies) + b"\n"
+    try:
+        together.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    frame = _read_natively(together, delimiter)
+    if frame is None or frame.columns != [FILE, *header]:
+        return None
+    if together.count(delimiter.encode()) != (frame.height + 1) * len(header):
+        return None  # a record with fewer fields than the header (Polars pads it)
+    return frame.select(
+        pl.int_range(1, pl.len() + 1).over(FILE).cast(pl.Int64).alias(ROW),
+        *[pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in required],
+        pl.lit(None, pl.String).alias(SHAPE),
+        pl.col(FILE).cast(pl.Int32),
+    )
+
+
 def _header(source: str, file: str, content: bytes, delimiter: str) -> list[str]:
     end = content.find(b"\n")
     first = content[: end if end >= 0 else len(content)].removeprefix(BOM).rstrip(b"\r")

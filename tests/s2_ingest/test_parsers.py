@@ -342,3 +342,22 @@ def test_cumsum_files_parsed_together_equal_one_by_one() -> None:
         assert parsed.rows.equals(alone.rows) and parsed.rejected.equals(alone.rejected)
     assert together[1].rejected["source_row"].to_list() == [2]
     assert together[2].rows["padded"].to_list() == [True, True]
+
+
+def test_plain_vintages_are_read_in_one_read_and_odd_ones_file_by_file() -> None:
+    plain = [("a.csv", CUMSUM), ("b.csv", b"date,change,total\n2024-01-01,x,1\n2024-01-02,,1")]
+    together = parsing.read_csv_strings_together("mediazona", plain, ["date", "change", "total"])
+    assert together is not None
+    assert together[parsing.FILE].to_list() == [0, 0, 0, 0, 1, 1]
+    assert together[parsing.ROW].to_list() == [1, 2, 3, 4, 1, 2]
+    assert together["change"].to_list() == ["3", "2", "0", "0", "x", None]
+    for odd in (
+        b"date,change,total\r\n2024-01-01,1,1\r\n",  # CR
+        b'date,change,total\n"2024-01-01",1,1\n',  # quotes
+        b"date,total,change\n2024-01-01,1,1\n",  # another header
+        b"date,change,total\n",  # no data
+        b"date,change,total\n2024-01-01,1,1\n\n2024-01-02,1,2\n",  # a blank line
+        b"date,change,total\n2024-01-01,1\n",  # a short record
+    ):
+        files = [*plain, ("odd.csv", odd)]
+        assert parsing.read_csv_strings_together("m", files, ["date", "change", "total"]) is None

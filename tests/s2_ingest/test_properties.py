@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import duckdb
+import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -18,6 +19,7 @@ from flows.config import load_settings
 from flows.errors import SourceFormatError
 from flows.s1_sources.catalogue import load_catalogue
 from flows.s1_sources.samples import REGIONS, UNITS, sample_files, write_sample_sources
+from flows.s2_ingest import parsing
 from flows.s2_ingest.collect import ingest_source
 from flows.s2_ingest.formats import parser_for
 from flows.s2_ingest.parsers import bessudnov, mediazona
@@ -270,3 +272,51 @@ def _check_regional(con: duckdb.DuckDBPyConnection, people: list) -> None:
     ).fetchall()
     for _, total in shares:
         assert total == pytest.approx(1.0)
+
+
+# Lines of a vintage: mostly well-formed records, sometimes a short, long, blank, quoted or
+# CR-ended one, so that both the one-read path and its file-by-file fallback are exercised.
+vintage_lines = st.lists(
+    st.one_of(
+        st.builds(
+            lambda d, c, t: f"2024-01-{d:02d},{c},{t}",
+            st.integers(1, 28),
+            st.one_of(st.integers(0, 99).map(str), st.sampled_from(["", "x", " 3"])),
+            st.integers(0, 999),
+        ),
+        st.sampled_from(["2024-01-05,1", "2024-01-06,1,2,3", "", '"2024-01-07",1,1', "a,b,c\r"]),
+    ),
+    min_size=0,
+    max_size=8,
+)
+
+
+@FAST
+@given(st.lists(vintage_lines, min_size=1, max_size=5), st.booleans())
+def test_vintages_read_together_equal_file_by_file(files: list[list[str]], newline: bool) -> None:
+    """The one-read path gives exactly the rows of reading each file alone, or declines."""
+    contents = [
+        ("date,change,total\n" + "\n".join(lines) + ("\n" if newline else "")).encode()
+        for lines in files
+    ]
+    named = [(f"{i}_cumsum.csv", c) for i, c in enumerate(contents)]
+    together = parsing.read_csv_strings_together(
+        "mediazona_daily", named, ["date", "change", "total"]
+    )
+    plain = all(
+        lines and all(line and '"' not in line and "\r" not in line for line in lines)
+        for lines in files
+    )
+    if not plain:
+        assert together is None
+        return
+    alone = pl.concat(
+        parsing.read_csv_strings("mediazona_daily", f, c, ["date", "change", "total"]).with_columns(
+            pl.lit(i, pl.Int32).alias(parsing.FILE)
+        )
+        for i, (f, c) in enumerate(named)
+    )
+    if together is None:  # declined only for a record of the wrong width
+        assert alone[parsing.SHAPE].is_not_null().any()
+        return
+    assert together.equals(alone)
