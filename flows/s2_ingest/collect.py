@@ -12,7 +12,7 @@ from flows.errors import SourceUnavailable
 from flows.s1_sources.catalogue import Source, SourceFile
 from flows.s2_ingest.fetch import fetch_bytes
 from flows.s2_ingest.local_files import LocalStats, local_stat
-from flows.s2_ingest.parallel import parse_many
+from flows.s2_ingest.parallel import BATCH_FORMATS, parse_many
 from flows.s2_ingest.parsing import check_rejected_share
 from flows.warehouse.layout import Warehouse, open_warehouse
 from flows.warehouse.raw_store import ManifestEntry, store_all
@@ -91,6 +91,7 @@ def ingest_source(
         warehouse,
         [(*item, parsed) for item, parsed in zip(pending, parsed_files, strict=True)],
         fetched_at,
+        together=source.format in BATCH_FORMATS,
     )
     new_outcomes = (f for f in outcome.files if f.status == "new")
     for item, entry in zip(new_outcomes, entries, strict=True):

@@ -12,7 +12,7 @@ from flows.s1_sources.catalogue import Source
 from flows.s3_build.models import Model, discover, run_macros, run_models
 from flows.warehouse import raw_tables
 from flows.warehouse.layout import Warehouse, as_warehouse
-from flows.warehouse.raw_store import entries_in_use, parquet_uri
+from flows.warehouse.raw_store import entries_in_use, read_entries
 from flows.warehouse.sql_names import identifier
 
 
@@ -39,9 +39,7 @@ def register_raw_tables(
         if raw_tables.wanted(entries):
             raw_tables.create_table(con, warehouse, name, entries)  # thousands of maps
         else:
-            # The relation API takes the file list as a value: no path is pasted into SQL text.
-            paths = [parquet_uri(warehouse, e) for e in entries]
-            con.read_parquet(paths, union_by_name=True).create(name)
+            read_entries(con, warehouse, entries).create(name)
         used[source.name] = len(entries)
     return used
 

@@ -20,7 +20,7 @@ from flows.s1_sources.catalogue import Source
 from flows.s4_gate import quarantine
 from flows.s4_gate.suites import GateResult, load_suites, suite_table, validate
 from flows.warehouse.layout import Warehouse
-from flows.warehouse.raw_store import entries_in_use, parquet_uri
+from flows.warehouse.raw_store import entries_in_use, read_entries
 from flows.warehouse.sql_names import identifier, quoted
 
 
@@ -188,8 +188,8 @@ def validate_snapshot(
                     f"snapshot {snapshot.name}: raw files of source '{source.name}' are not in "
                     f"warehouse {warehouse} ({len(missing)} of {len(shas)} missing)"
                 )
-            paths = [parquet_uri(warehouse, manifest[(source.name, s)]) for s in shas]
-            con.read_parquet(paths, union_by_name=True).create_view(
+            entries = [manifest[(source.name, s)] for s in shas]
+            read_entries(con, warehouse, entries).create_view(
                 identifier(f"raw_{source.name}"), replace=True
             )
         run_macros(con)

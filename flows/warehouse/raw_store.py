@@ -9,6 +9,7 @@ Layout under the warehouse (see layout.py):
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -16,6 +17,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path, PurePosixPath
 
+import duckdb
 import polars as pl
 
 from flows.errors import TollError
@@ -122,30 +124,37 @@ def store_all(
     warehouse: Warehouse | Path,
     files: list[tuple[SourceFile, str, bytes, str, Parsed]],
     fetched_at: datetime,
+    together: bool = False,
 ) -> list[ManifestEntry]:
     """Keep fetched files (spec, url, content, sha256, parsed rows) and their manifest entries.
 
     Files first, then one sync, then the manifest entries: an entry is only ever renamed into
     place once the files it names and its own bytes are on disk. One sync for them all, not an
     fsync per file: 1,000 fsyncs took 1.4 s here against 0.1 s for one sync (100x: 5,000
-    vintages, two fsyncs each)."""
+    vintages, two fsyncs each).
+
+    `together`: the parsed rows of all the files go to one Parquet file that every entry names
+    (`read_entries` keeps each entry's rows by `file_sha256`). 5,000 Mediazona vintages took
+    3.4 s as one Parquet file each (Polars' per-file cost, 0.7 ms) against 0.2 s as one file,
+    and the build then opens one file instead of 5,000."""
     if not files:
         return []
     warehouse = as_warehouse(warehouse)
     stamp = fetched_at.strftime("%Y%m%dT%H%M%S%fZ")
+    shared = _write_together(warehouse, files, fetched_at, stamp) if together else None
 
     def keep(item: tuple[SourceFile, str, bytes, str, Parsed]) -> ManifestEntry:
         spec, url, content, sha256, parsed = item
         as_of: date = spec.as_of or fetched_at.date()
         folder = warehouse.raw_key(spec.source, stamp)
         raw_path = f"{folder}/{spec.name}"
-        parquet_path = f"{folder}/{spec.name}.parquet"
+        parquet_path = shared or f"{folder}/{spec.name}.parquet"
         rejected_path = f"{folder}/{spec.name}.rejected.parquet" if parsed.rejected.height else None
         write_atomic(warehouse.path(raw_path), content, sync=False)
-        rows = parsed.rows.with_columns(
-            pl.lit(sha256).alias("file_sha256"), pl.lit(as_of).alias("as_of")
-        )
-        write_parquet_atomic(rows, warehouse.path(parquet_path))
+        if shared is None:
+            write_parquet_atomic(
+                _with_origin(parsed.rows, sha256, as_of), warehouse.path(parquet_path)
+            )
         if rejected_path is not None:
             write_parquet_atomic(
                 parsed.rejected.with_columns(pl.lit(sha256).alias("file_sha256")),
@@ -183,6 +192,55 @@ def store_all(
         os.replace(temporary, path)
     warehouse.remember(*entries)
     return entries
+
+
+TOGETHER = "_parsed-"  # name of a Parquet file holding the rows of several raw files
+
+
+def stored_together(entry: ManifestEntry) -> bool:
+    """Whether the entry's rows share one Parquet file with other entries' (`together`)."""
+    return PurePosixPath(entry.parquet_path).name.startswith(TOGETHER)
+
+
+def _with_origin(rows: pl.DataFrame, sha256: str, as_of: date) -> pl.DataFrame:
+    return rows.with_columns(pl.lit(sha256).alias("file_sha256"), pl.lit(as_of).alias("as_of"))
+
+
+def _write_together(
+    warehouse: Warehouse,
+    files: list[tuple[SourceFile, str, bytes, str, Parsed]],
+    fetched_at: datetime,
+    stamp: str,
+) -> str:
+    """One Parquet file with the parsed rows of all `files`, named by their contents."""
+    shas = [sha256 for _, _, _, sha256, _ in files]
+    name = hashlib.sha256("\n".join(shas).encode()).hexdigest()[:16]
+    path = f"{warehouse.raw_key(files[0][0].source, stamp)}/{TOGETHER}{name}.parquet"
+    rows = pl.concat(
+        [
+            _with_origin(parsed.rows, sha256, spec.as_of or fetched_at.date())
+            for spec, _, _, sha256, parsed in files
+        ],
+        how="diagonal_relaxed",
+    )
+    write_parquet_atomic(rows, warehouse.path(path))
+    return path
+
+
+def read_entries(
+    con: duckdb.DuckDBPyConnection, warehouse: Warehouse, entries: list[ManifestEntry]
+) -> duckdb.DuckDBPyRelation:
+    """The parsed rows of these entries as one relation.
+
+    A file stored `together` holds the rows of several entries, not all of them in use (a
+    vintage replaced by a later one of the same date): rows are kept by their `file_sha256`.
+    Filtered always, since one entry per file does not show that the file holds one entry's
+    rows; it costs 0.13 s over 7M rows."""
+    uris = list(dict.fromkeys(parquet_uri(warehouse, e) for e in entries))
+    # The relation API takes the file list as a value: no path is pasted into SQL text.
+    relation = con.read_parquet(uris, union_by_name=True)
+    wanted = [duckdb.ConstantExpression(e.sha256) for e in entries]
+    return relation.filter(duckdb.ColumnExpression("file_sha256").isin(*wanted))
 
 
 def entries_in_use(

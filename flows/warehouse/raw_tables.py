@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 
 from flows.warehouse.layout import Warehouse
-from flows.warehouse.raw_store import ManifestEntry
+from flows.warehouse.raw_store import ManifestEntry, stored_together
 from flows.warehouse.sql_names import identifier
 
 MANY_FILES = 100
@@ -27,8 +27,14 @@ ORIGIN = "_raw_parquet"  # the raw file a cached row came from (warehouse-relati
 
 
 def wanted(entries: list[ManifestEntry]) -> bool:
-    """Many files, few rows in all: kept compacted in the cache (a large source is read whole)."""
-    return len(entries) >= MANY_FILES and sum(e.rows for e in entries) <= FEW_ROWS
+    """Many files, few rows in all: kept compacted in the cache (a large source is read whole).
+
+    Not files stored together: they are one file already, read by `read_entries`."""
+    return (
+        len(entries) >= MANY_FILES
+        and sum(e.rows for e in entries) <= FEW_ROWS
+        and not any(stored_together(e) for e in entries)
+    )
 
 
 def create_table(

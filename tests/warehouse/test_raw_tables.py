@@ -11,7 +11,7 @@ import pytest
 from flows.warehouse import raw_tables
 from flows.warehouse.layout import Warehouse
 from flows.s2_ingest.parsing import Parsed
-from flows.warehouse.raw_store import entries_in_use, store
+from flows.warehouse.raw_store import entries_in_use, store, store_all, stored_together
 from flows.s1_sources.catalogue import Source, SourceFile
 from flows.s3_build.runner import register_raw_tables
 from flows.warehouse.database import connect
@@ -103,3 +103,29 @@ def test_few_files_are_read_whole_without_a_cache(tmp_path) -> None:
     # a table all the same: the models and the gate query it many times
     assert kind == ("BASE TABLE",)
     assert not Warehouse.at(warehouse).cache_path("raw").exists()
+
+
+def test_files_stored_together_give_only_the_rows_in_use(tmp_path) -> None:
+    warehouse = tmp_path / "wh"
+    source = _source(4, keep_all=True)
+
+    def fetch(days: list[int], km2: float) -> list:
+        files = [
+            (
+                source.files[day],
+                source.files[day].url,
+                f"map {day} {km2}".encode(),
+                f"{day}{int(km2):063d}",
+                Parsed(pl.DataFrame({"day": [day], "km2": [km2 + day]}), pl.DataFrame()),
+            )
+            for day in days
+        ]
+        return store_all(warehouse, files, datetime.now(UTC), together=True)
+
+    first = fetch([0, 1, 2, 3], 1000.0)
+    assert len({e.parquet_path for e in first}) == 1 and stored_together(first[0])
+    assert _table(warehouse, source) == [(d, 1000.0 + d) for d in range(4)]
+    # a later fetch replaces day 2's vintage: the shared file still holds the old rows
+    fetch([2], 2000.0)
+    assert _table(warehouse, source) == [(0, 1000.0), (1, 1001.0), (2, 2002.0), (3, 1003.0)]
+    assert _table(warehouse, source, FIRST + timedelta(days=1)) == [(0, 1000.0), (1, 1001.0)]
