@@ -166,6 +166,9 @@ CUSTOM = {
     ): "update {t} set occupied_km2 = occupied_km2 + 100000 "
     "where area_date = (select min(area_date) + 5 from {t})",
 }
+# a (vintage, day) key twice: one row copied
+for _table in ("raw_mediazona_daily", "stg_mediazona_daily"):
+    CUSTOM[(_table, "key_unique")] = f"insert into {{t}} select * from {{t}} where rowid = {FIRST}"
 CUSTOM[("fct_territory_snapshots", "formats_agree_in_known_set")] = (
     f"update {{t}} set formats_agree = false where rowid = {FIRST}"
 )
