@@ -568,15 +568,17 @@ def diff(
 ) -> None:
     """Rows added, removed and changed per table between two snapshots, and why."""
     from flows.lineage.diff import diff_snapshots, render_markdown
-    from flows.warehouse.snapshots import previous, resolve
+    from flows.warehouse.snapshots import local_copy, previous, resolve
 
-    store = _store(warehouse)
+    # on object storage both snapshots are read from this host's mirror (fetched once each)
+    store = _store(warehouse, object_storage=True)
     b = resolve(store, snapshot_b)
     if snapshot_a is None:
         snapshot_a = previous(store, before=b.name)
         if snapshot_a is None:
             raise TollError(f"no snapshot older than {b.name} to compare with")
-    result = diff_snapshots(resolve(store, snapshot_a), b)
+    a = resolve(store, snapshot_a)
+    result = diff_snapshots(local_copy(store, a.name), local_copy(store, b.name))
     if as_json:
         typer.echo(json.dumps(result, indent=1, default=str))
     else:

@@ -55,8 +55,8 @@ class Warehouse:
                 # the other commands still open local paths: refuse rather than create a local
                 # folder named "s3:" or read a stale mirror
                 raise TollError(
-                    f"warehouse {url}: only `toll snapshots` and `toll rollback` work on object "
-                    "storage so far; this command needs a local folder (see README, "
+                    f"warehouse {url}: only `toll snapshots`, `toll rollback` and `toll diff` "
+                    "work on object storage so far; this command needs a local folder (see README, "
                     "'Warehouse on object storage')"
                 )
             return cls(S3Storage(url))

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 from flows.errors import TollError
 from flows.pipeline.crash_points import crash_point
 from flows.warehouse.layout import CURRENT, PIN, SNAPSHOTS, Warehouse, as_warehouse
-from flows.warehouse.storage import LocalStorage
+from flows.warehouse.storage import LocalStorage, write_temporary
 
 METADATA = "_snapshot.json"
 # Snapshot ids are UTC stamps such as 20261125T103000123456Z: anything else is not one of ours.
@@ -80,6 +80,26 @@ def resolve(warehouse: Warehouse | Path, snapshot: str | None = None) -> Path:
             f"(latest: {listed}; `toll snapshots` lists them all)"
         )
     return warehouse.snapshot_folder(snapshot)
+
+
+def local_copy(warehouse: Warehouse | Path, snapshot_id: str) -> Path:
+    """A local folder holding snapshot `snapshot_id`: the folder itself on a local warehouse, on
+    object storage this host's mirror, fetched once (a published snapshot never changes).
+
+    The manifest is fetched last, so a mirror holding it is whole; an interrupted copy is
+    completed by the next call."""
+    warehouse = as_warehouse(warehouse)
+    folder = warehouse.snapshot_folder(snapshot_id)
+    storage = warehouse.storage
+    if isinstance(storage, LocalStorage) or (folder / METADATA).exists():
+        return folder
+    prefix = f"{SNAPSHOTS}/{snapshot_id}"
+    keys = [k for k in storage.list(prefix) if not k.endswith(f"/{METADATA}")]
+    for key in [*keys, f"{prefix}/{METADATA}"]:
+        target = warehouse.path(key)
+        if key.endswith(f"/{METADATA}") or not target.exists():
+            write_temporary(target, storage.read_bytes(key)).replace(target)
+    return folder
 
 
 def previous(warehouse: Warehouse | Path, before: str | None = None) -> str | None:
