@@ -142,11 +142,7 @@ def read_csv_strings_together(
     if FILE in header or any(c not in header for c in required):
         return None
     together = (FILE + delimiter).encode() + head + b"\n".join(bodies) + b"\n"
-    try:
-        together.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    frame = _read_natively(together, delimiter)
+    frame = _read_natively(together, delimiter)  # None on bytes that are not UTF-8
     if frame is None or frame.columns != [FILE, *header]:
         return None
     if together.count(delimiter.encode()) != (frame.height + 1) * len(header):

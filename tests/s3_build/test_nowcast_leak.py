@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 import duckdb
 import numpy as np
-import pyarrow as pa
+from helpers.vintage_counts import load_vintage_counts
 
 from flows.s3_build.models import discover, run_models
 
@@ -35,14 +35,7 @@ def _rows(vintage_days: list[int], scale_after: int | None = None) -> list[tuple
 
 def _nowcast(rows: list[tuple], cutoff: date) -> list[tuple]:
     con = duckdb.connect()
-    con.execute(
-        "create table int_named_vintage_counts "
-        "(series varchar, vintage date, week_start date, named hugeint)"
-    )
-    columns = dict(
-        zip(["series", "vintage", "week_start", "named"], zip(*rows, strict=True), strict=True)
-    )
-    con.from_arrow(pa.table(columns)).insert_into("int_named_vintage_counts")
+    load_vintage_counts(con, rows)
     models = discover()
     run_models(con, {name: models[name] for name in NOWCAST})
     return con.sql(

@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 import duckdb
 import numpy as np
-import pyarrow as pa
+from helpers.vintage_counts import load_vintage_counts
 
 from flows.s3_build.models import discover, run_models
 
@@ -31,14 +31,7 @@ def _counts(con: duckdb.DuckDBPyConnection, vintage_days: list[int]) -> None:
             if start <= year_end:
                 age = (year_end - start).days
                 rows.append(("weekly_series", year_end, start, int(eventual[week] * age / 500)))
-    con.execute(
-        "create table int_named_vintage_counts "
-        "(series varchar, vintage date, week_start date, named hugeint)"
-    )
-    columns = dict(
-        zip(["series", "vintage", "week_start", "named"], zip(*rows, strict=True), strict=True)
-    )
-    con.from_arrow(pa.table(columns)).insert_into("int_named_vintage_counts")
+    load_vintage_counts(con, rows)
 
 
 # The method as first written: every cut-off joined to every vintage known then (quadratic).
