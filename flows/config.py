@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     # Source catalogue file; unset means the built-in flows/sources.toml (the bench points it
     # at a generated catalogue).
     catalogue: Path | None = None
-    # a local folder, or s3://bucket/prefix (only snapshots, rollback, diff so far)
+    # a local folder, or s3://bucket/prefix (only snapshots, rollback, diff, explain so far)
     warehouse: Path | str = Path("warehouse")
     verify_checksums: bool = True
     # Build the tables as the data stood on this date: only raw files (vintages) whose as-of

@@ -545,10 +545,13 @@ def explain(
         if not sep or not column:
             raise TollError(f"--key {item!r}: expected COLUMN=VALUE, e.g. week_start=2024-08-05")
         given[column.strip()] = value.strip()
-    from flows.warehouse.snapshots import resolve
+    from flows.warehouse.snapshots import local_copy, resolve
 
-    store = _store(warehouse)
-    result = explain_row(store, resolve(store, snapshot), table, given, measure)
+    # on object storage: the snapshot copied into this host's mirror, older ones object by object
+    store = _store(warehouse, object_storage=True)
+    result = explain_row(
+        store, local_copy(store, resolve(store, snapshot).name), table, given, measure
+    )
     if as_json:
         typer.echo(json.dumps(result, indent=1, default=str))
     else:

@@ -8,9 +8,9 @@ from pathlib import Path
 import duckdb
 
 from flows.errors import TollError
-from flows.lineage.capture import LINEAGE_ROWS, key_json, reach, read_lineage, walk
-from flows.warehouse.layout import Warehouse, as_warehouse
-from flows.warehouse.snapshots import METADATA, list_snapshots
+from flows.lineage.capture import LINEAGE, LINEAGE_ROWS, key_json, reach, read_lineage, walk
+from flows.warehouse.layout import SNAPSHOTS, Warehouse, as_warehouse
+from flows.warehouse.snapshots import METADATA, list_snapshots, local_object
 from flows.warehouse.sql_names import quoted
 
 
@@ -73,12 +73,16 @@ def _history(
     con = duckdb.connect()
     try:
         for meta in list_snapshots(warehouse):
-            other = warehouse.snapshot_folder(meta["snapshot"])
+            if meta["snapshot"] >= snapshot.name:
+                continue
+            # on object storage only the two objects needed are fetched into the mirror
+            prefix = f"{SNAPSHOTS}/{meta['snapshot']}"
+            other = local_object(warehouse, f"{prefix}/{LINEAGE}").parent
             lineage = read_lineage(other)
-            if meta["snapshot"] >= snapshot.name or lineage is None:
+            if lineage is None:
                 continue
             spec = lineage["models"].get(table)
-            if spec is None or not (other / f"{table}.parquet").exists():
+            if spec is None or not local_object(warehouse, f"{prefix}/{table}.parquet").exists():
                 continue
             found = con.execute(
                 f"select * from read_parquet(?) as t where {key_json(spec['keys'], 't')} = ?",

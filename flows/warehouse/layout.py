@@ -55,7 +55,7 @@ class Warehouse:
                 # the other commands still open local paths: refuse rather than create a local
                 # folder named "s3:" or read a stale mirror
                 raise TollError(
-                    f"warehouse {url}: only `toll snapshots`, `toll rollback` and `toll diff` "
+                    f"warehouse {url}: only `toll snapshots`, `rollback`, `diff` and `explain` "
                     "work on object storage so far; this command needs a local folder (see README, "
                     "'Warehouse on object storage')"
                 )

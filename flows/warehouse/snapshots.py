@@ -94,12 +94,25 @@ def local_copy(warehouse: Warehouse | Path, snapshot_id: str) -> Path:
     if isinstance(storage, LocalStorage) or (folder / METADATA).exists():
         return folder
     prefix = f"{SNAPSHOTS}/{snapshot_id}"
-    keys = [k for k in storage.list(prefix) if not k.endswith(f"/{METADATA}")]
-    for key in [*keys, f"{prefix}/{METADATA}"]:
-        target = warehouse.path(key)
-        if key.endswith(f"/{METADATA}") or not target.exists():
-            write_temporary(target, storage.read_bytes(key)).replace(target)
+    for key in storage.list(prefix):
+        if not key.endswith(f"/{METADATA}"):
+            local_object(warehouse, key)
+    local_object(warehouse, f"{prefix}/{METADATA}")
     return folder
+
+
+def local_object(warehouse: Warehouse, key: str) -> Path:
+    """The local path of published object `key`, fetched into this host's mirror first when the
+    warehouse is on object storage (a missing object stays missing: no file is made)."""
+    target = warehouse.path(key)
+    if isinstance(warehouse.storage, LocalStorage) or target.exists():
+        return target
+    try:
+        data = warehouse.storage.read_bytes(key)
+    except FileNotFoundError:
+        return target
+    write_temporary(target, data).replace(target)
+    return target
 
 
 def previous(warehouse: Warehouse | Path, before: str | None = None) -> str | None:

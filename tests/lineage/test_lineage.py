@@ -328,3 +328,43 @@ def test_diff_reports_a_column_added_between_snapshots(runs, tmp_path):
     region = next(t for t in result["tables"] if t["table"] == "dim_region")
     assert region["columns_added"] == ["extra"] and region["changed"] == 0
     assert "- column(s) added: `extra`" in render_markdown(result)
+
+
+def test_explain_and_diff_on_s3_equal_the_local_folder(runs, tmp_path, monkeypatch):
+    """The same published snapshots as objects on S3 (moto, loopback): `toll explain` and
+    `toll diff` read them through this host's mirror and answer exactly as on the folder."""
+    from helpers.moto_s3 import CREDENTIALS, moto_server, new_bucket
+
+    from flows.warehouse.layout import Warehouse
+    from flows.warehouse.snapshots import point_current
+    from flows.warehouse.storage import S3Storage
+
+    _, warehouse, older, newer, _ = runs
+    explain_args = ["explain", "fct_weekly_losses", "--key", f"week_start={WEEK}", "--json"]
+    commands = [
+        [*explain_args, "--snapshot", newer.name],
+        ["diff", older.name, newer.name, "--json"],
+    ]
+    with moto_server() as endpoint:
+        env = {**CREDENTIALS, "AWS_ENDPOINT_URL": endpoint, "XDG_CACHE_HOME": str(tmp_path)}
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        url = f"s3://{new_bucket(endpoint)}/wh"
+        remote = Warehouse(S3Storage(url, endpoint_url=endpoint, cache=tmp_path / "unused"))
+        for snapshot in (older, newer):
+            # data first, manifest last, as publish writes them
+            files = sorted(snapshot.rglob("*"), key=lambda p: p.name == "_snapshot.json")
+            for path in files:
+                if path.is_file():
+                    key = f"snapshots/{snapshot.name}/{path.relative_to(snapshot).as_posix()}"
+                    assert remote.storage.create(key, path.read_bytes())
+        point_current(remote, newer.name)
+        for args in commands:
+            local = run_cli(*args, "--warehouse", str(warehouse))
+            on_s3 = run_cli(*args, env={**env, "TOLL_WAREHOUSE": url})
+            assert local.returncode == 0 and on_s3.returncode == 0, (local.stderr, on_s3.stderr)
+            assert json.loads(on_s3.stdout) == json.loads(local.stdout)
+            if args[0] == "explain":  # the older snapshot's value came from the mirror too
+                history = json.loads(on_s3.stdout)["measures"][0]["earlier_snapshots"]
+                assert [h["snapshot"] for h in history] == [older.name]
+        assert (tmp_path / "toll" / "s3" / url.removeprefix("s3://") / "snapshots").is_dir()
