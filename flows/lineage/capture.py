@@ -224,24 +224,32 @@ def row_counts(con: duckdb.DuckDBPyConnection, models: list[Model]) -> pa.Table:
             # upstream model's
             condition = _PLACEHOLDER.sub(lambda m: f"t.{quoted('__' + m.group(1))}", predicate)
             picked = ", ".join(f"{quoted(c)} as {quoted('__' + c)}" for c in needed)
+            keys = ", ".join(f"t.{quoted('__' + k)}" for k in model.keys)
+            # counted by the key's columns first, the key's JSON text made once per published
+            # row after: made per joined row, fct_named_vintages at 100x (6.9 M joined rows,
+            # 985 k counts) took 10.5 s of a 12 s step under load; counted first, 1.1 s
             sql = f"""
                 select
                     '{model.name}' as "table",
-                    {key_json(model.keys, "t", "__")} as "key",
+                    {key_json(model.keys, "c", "__")} as "key",
                     '{upstream}' as "model",
-                    u.file_sha256,
-                    count(*)::bigint as "rows",
-                from (select {picked} from {quoted(model.name)}) as t
-                inner join {quoted(upstream)} as u on {condition}
-                group by all
+                    c.file_sha256,
+                    c."rows",
+                from (
+                    select {keys}, u.file_sha256, count(*)::bigint as "rows"
+                    from (select {picked} from {quoted(model.name)}) as t
+                    inner join {quoted(upstream)} as u on {condition}
+                    group by all
+                ) as c
             """
             try:
-                parts.append(con.sql(sql).to_arrow_table())
+                con.sql(sql).limit(0).fetchall()
             except duckdb.Error as exc:
                 raise ModelFailed(
                     f"{model.path.name}: '-- rows from {upstream}: {predicate}' failed: {exc}; "
                     f"expected a condition on columns of {upstream} and {model.name}"
                 ) from exc
+            parts.append(sql)
     schema = pa.schema(
         [
             ("table", pa.string()),
@@ -253,9 +261,10 @@ def row_counts(con: duckdb.DuckDBPyConnection, models: list[Model]) -> pa.Table:
     )
     if not parts:
         return schema.empty_table()
-    table = pa.concat_tables([p.cast(schema) for p in parts])
-    order = [(c, "ascending") for c in ("table", "key", "model", "file_sha256")]
-    return table.sort_by(order)
+    # one query, sorted by DuckDB (pyarrow's sort of 1.4 M rows at 100x: 1 s more, one core)
+    union = " union all ".join(f"({p})" for p in parts)
+    ordered = f'select * from ({union}) order by "table", "key", "model", file_sha256'
+    return con.sql(ordered).to_arrow_table().cast(schema)
 
 
 def write_lineage(
