@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     # Source catalogue file; unset means the built-in flows/sources.toml (the bench points it
     # at a generated catalogue).
     catalogue: Path | None = None
-    # a local folder, or s3://bucket/prefix (only snapshots, rollback, diff, explain so far)
+    # a local folder, or s3://bucket/prefix (README: 'Warehouse on object storage')
     warehouse: Path | str = Path("warehouse")
     verify_checksums: bool = True
     # Build the tables as the data stood on this date: only raw files (vintages) whose as-of
@@ -67,6 +67,10 @@ class Settings(BaseSettings):
 
     # Published snapshots kept; older ones are deleted after each publish (never `current`).
     keep_snapshots: int = Field(30, ge=1)
+    # On object storage: a snapshot prefix with no `_snapshot.json` older than this is a dead
+    # run's, deleted by the sweeper at the next run's start (a live run never takes this long:
+    # the 100x cold run takes 37 s; a real run waits on upstream fetches at most ~1 h).
+    longest_run_hours: float = Field(6.0, gt=0)
 
     # Records whose region cannot be mapped: above this share the gate fails.
     max_unmapped_region_share: float = Field(0.05, ge=0, le=1, json_schema_extra=GATE)

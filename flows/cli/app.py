@@ -106,24 +106,32 @@ def run(
         from flows.s1_sources.samples import write_sample_sources
 
         target = settings.warehouse if warehouse else Path("warehouse-demo").resolve()
-        sample_dir = write_sample_sources(Store.at(target).sample_sources_folder())
+        # on object storage the samples go to this host's working copy, not to the bucket
+        sample_dir = write_sample_sources(
+            Store.at(target, object_storage=True).sample_sources_folder()
+        )
         settings = load_settings(source_dir=sample_dir, warehouse=target, verify_checksums=False)
     from flows.s5_publish.fingerprint import standing_snapshot
     from flows.s6_report.headline import headline
 
     where = settings.source_dir or "upstream URLs"
-    store = Store.at(settings.warehouse)
+    store = Store.at(settings.warehouse, object_storage=True)
     err.print(f"toll: nightly run, sources from {where}, warehouse {store}")
     started = time.monotonic()
     from flows.warehouse.snapshots import read_pin
+    from flows.warehouse.working_copy import pull, working_copy
 
-    if pin := read_pin(store):
-        err.print(
-            f"toll: current is pinned to snapshot {pin['snapshot']} by `toll rollback`: "
-            "nothing is fetched or published until `toll rollback --release`"
-        )
     try:
-        same = None if rebuild or pin else standing_snapshot(settings, store)
+        pin = read_pin(store)
+        if pin:
+            err.print(
+                f"toll: current is pinned to snapshot {pin['snapshot']} by `toll rollback`: "
+                "nothing is fetched or published until `toll rollback --release`"
+            )
+        work = working_copy(store)  # on object storage: this host's copy, bound to the bucket
+        if work.remote is not None and not (rebuild or pin):
+            pull(work)
+        same = None if rebuild or pin else standing_snapshot(settings, work)
         if same is not None:
             from flows.pipeline.run import RunResult
 
@@ -141,7 +149,10 @@ def run(
     if as_json:
         console.print_json(json.dumps(_run_json(result, figures, elapsed), default=str))
         return
-    _print_headline(result, figures, elapsed, store.current_folder())
+    current = store.current_folder()
+    if store.on_object_storage():
+        current = f"{store.storage.uri('current.json')} -> snapshots/{Path(result.snapshot).name}"
+    _print_headline(result, figures, elapsed, current)
 
 
 def _run_json(result, figures: dict, elapsed: float) -> dict:
@@ -155,7 +166,7 @@ def _run_json(result, figures: dict, elapsed: float) -> dict:
     return output
 
 
-def _print_headline(result, figures: dict, elapsed: float, current: Path) -> None:
+def _print_headline(result, figures: dict, elapsed: float, current: Path | str) -> None:
     snapshot = Path(result.snapshot)
     if result.unchanged:
         console.print(f"Snapshot {snapshot.name} stands (checked in {elapsed:.1f} s)")
@@ -258,7 +269,10 @@ def backfill(
     from flows.backfill import backfill as backfill_flow
 
     settings = load_settings(source_dir=source_dir, warehouse=warehouse)
-    err.print(f"toll: backfill {first}..{last}, warehouse {Store.at(settings.warehouse)}")
+    err.print(
+        f"toll: backfill {first}..{last}, warehouse "
+        f"{Store.at(settings.warehouse, object_storage=True)}"
+    )
     started = time.monotonic()
     with tags(*run_tags("backfill", first, last)):
         result = backfill_flow(start=first, end=last, settings=settings)

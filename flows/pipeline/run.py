@@ -10,9 +10,10 @@ from __future__ import annotations
 import importlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -35,11 +36,18 @@ from flows.s4_gate.suites import blocking
 from flows.s5_publish.fingerprint import inputs_fingerprint, unchanged_snapshot
 from flows.s5_publish.snapshots import Pinned, prune, refuse_if_pinned
 from flows.warehouse.database import work_database
-from flows.warehouse.layout import Warehouse
+from flows.warehouse.layout import DOCS, QUARANTINE, Warehouse
 from flows.warehouse.lock import warehouse_lock
 from flows.warehouse.raw_store import sources_in_use
 from flows.warehouse.recovery import sweep
-from flows.warehouse.snapshots import current_snapshot
+from flows.warehouse.snapshots import current_snapshot, sweep_unfinished
+from flows.warehouse.working_copy import (
+    pull,
+    push_outputs,
+    push_raw,
+    remote_of,
+    working_copy,
+)
 
 
 @dataclass(frozen=True)
@@ -87,7 +95,7 @@ def run_pipeline(settings: Settings, run_date: date, plan: RunPlan) -> State:
         # not a failure: an operator chose to hold this snapshot; the run says so and stops
         get_run_logger().warning("%s", exc)
         mark_run("pinned")
-        current = current_snapshot(Warehouse.at(settings.warehouse))
+        current = current_snapshot(run_warehouse(settings))
         result = RunResult(plan.kind, str(current), 0, unchanged=True)
         return Completed(name="Pinned", message=str(exc), data=result)
     mark_run(state.name.lower())
@@ -152,11 +160,37 @@ def run_id_for(fetched_at: datetime) -> str:
     return flow_run.name or new_run_id(fetched_at)
 
 
+def run_warehouse(settings: Settings) -> Warehouse:
+    """Where a run builds: the warehouse folder, or on object storage this host's working copy
+    bound to the bucket (pulled by `_run`)."""
+    return working_copy(Warehouse.at(settings.warehouse, object_storage=True))
+
+
+@contextmanager
+def outputs_uploaded(warehouse: Warehouse, run_id: str) -> Iterator[None]:
+    """On object storage, a run's quarantine and Data Docs go to the bucket as objects when the
+    block ends, also after a failed gate (what it set aside is what an operator looks at)."""
+    try:
+        yield
+    finally:
+        if warehouse.remote is not None:
+            try:
+                push_outputs(warehouse, [f"{QUARANTINE}/{run_id}", f"{DOCS}/{run_id}"])
+            except TollError as exc:  # the run's own outcome matters more than these files
+                get_run_logger().warning("quarantine and Data Docs not uploaded: %s", exc)
+
+
 def _run(settings: Settings, run_date: date, plan: RunPlan) -> State:
     logger = get_run_logger()
-    warehouse = Warehouse.at(settings.warehouse)
+    warehouse = run_warehouse(settings)
     catalogue = load_catalogue(settings.catalogue)
+    # the lock is this host's (its working copy); on a bucket the If-Match swap is the backstop
     with warehouse_lock(warehouse):
+        if warehouse.remote is not None:
+            pull(warehouse)
+            longest = timedelta(hours=settings.longest_run_hours)
+            for name in sweep_unfinished(remote_of(warehouse), longest):
+                logger.warning("deleted unfinished snapshot prefix %s, left by a dead run", name)
         refuse_if_pinned(warehouse)
         base = current_snapshot(warehouse)
         if plan.merge is not None and base is None:
@@ -174,6 +208,8 @@ def _run(settings: Settings, run_date: date, plan: RunPlan) -> State:
             for source in plan.select(catalogue).values()
         ]
         warm_imports()
+        if warehouse.remote is not None and (pushed := push_raw(warehouse)):
+            progress.info("uploaded %d raw file(s) to %s", pushed, warehouse.remote.root)
         new_files = sum(len(o.new) for o in outcomes)
         files = sum(len(o.files) for o in outcomes)
         progress.info(
@@ -183,64 +219,67 @@ def _run(settings: Settings, run_date: date, plan: RunPlan) -> State:
             files - new_files,
         )
         run_id = run_id_for(fetched_at)
-        if quarantined := record_new_rejects(warehouse, run_id, outcomes):
-            logger.warning("%d row(s) quarantined: see `toll quarantine %s`", quarantined, run_id)
-        fingerprint = None
-        if plan.fingerprint:
-            fingerprint = inputs_fingerprint(settings, catalogue, warehouse)
-            same = None if plan.rebuild else unchanged_snapshot(warehouse, fingerprint)
-            if same is not None:
-                message = (
-                    f"nothing changed since snapshot {same.name}: not rebuilt, it stays current"
+        with outputs_uploaded(warehouse, run_id):
+            if quarantined := record_new_rejects(warehouse, run_id, outcomes):
+                logger.warning(
+                    "%d row(s) quarantined: see `toll quarantine %s`", quarantined, run_id
                 )
-                logger.info(message)
-                changes_artifact(same, rebuilt=False)
-                result = RunResult(plan.kind, str(same), new_files, unchanged=True)
-                return Completed(name=UNCHANGED, message=message, data=result)
-            if new_files == 0:
-                logger.info(
-                    "no source changed: nothing parsed again; rebuilding from the raw layer"
-                )
+            fingerprint = None
+            if plan.fingerprint:
+                fingerprint = inputs_fingerprint(settings, catalogue, warehouse)
+                same = None if plan.rebuild else unchanged_snapshot(warehouse, fingerprint)
+                if same is not None:
+                    message = (
+                        f"nothing changed since snapshot {same.name}: not rebuilt, it stays current"
+                    )
+                    logger.info(message)
+                    changes_artifact(same, rebuilt=False)
+                    result = RunResult(plan.kind, str(same), new_files, unchanged=True)
+                    return Completed(name=UNCHANGED, message=message, data=result)
+                if new_files == 0:
+                    logger.info(
+                        "no source changed: nothing parsed again; rebuilding from the raw layer"
+                    )
 
-        rebuilt: dict[str, int] = {}
-        with work_database(warehouse, fetched_at) as con:
-            models = build_task(con, settings, warehouse, quote(catalogue))
-            progress.info("built %d models", len(models))
-            if unmapped := quarantine_unmapped_regions(con, warehouse, run_id):
-                logger.warning("%d unknown region spelling(s) quarantined", unmapped)
-            if plan.merge is not None:
-                rebuilt = plan.merge(con, models, base)
-            checks = validate_task(con, settings, warehouse, quote(catalogue), run_date, run_id)
-            failed = blocking(checks)
-            warned = sum(not c.success and c.severity == "warning" for c in checks)
-            progress.info(
-                "gate: %d expectations, %d failed error(s), %d warning(s)",
-                len(checks),
-                len(failed),
-                warned,
-            )
-            if failed:
-                raise GateFailed([c.describe() for c in failed])
-            sources = sources_in_use(warehouse, catalogue, settings.as_of)
-            extra = plan.extra
-            if accepted := [s for s in settings.accept_shrink.split(",") if s]:
-                # the override is part of the record: who reads the snapshot sees what was let by
-                logger.warning("shrink accepted for %s by --accept-shrink", ", ".join(accepted))
-                extra = {**extra, "accepted_shrink": accepted}
-            if plan.merge is not None:
-                extra = {"backfill": {**extra, "based_on": base.name, "rebuilt_rows": rebuilt}}
-            snapshot = publish_task(
-                con,
-                settings,
-                warehouse,
-                quote(models),
-                quote(checks),
-                quote(sources),
-                fingerprint,
-                extra,
-            )
-            for name in prune(warehouse, settings.keep_snapshots):
-                logger.info("deleted snapshot %s (keep_snapshots)", name)
+            rebuilt: dict[str, int] = {}
+            with work_database(warehouse, fetched_at) as con:
+                models = build_task(con, settings, warehouse, quote(catalogue))
+                progress.info("built %d models", len(models))
+                if unmapped := quarantine_unmapped_regions(con, warehouse, run_id):
+                    logger.warning("%d unknown region spelling(s) quarantined", unmapped)
+                if plan.merge is not None:
+                    rebuilt = plan.merge(con, models, base)
+                checks = validate_task(con, settings, warehouse, quote(catalogue), run_date, run_id)
+                failed = blocking(checks)
+                warned = sum(not c.success and c.severity == "warning" for c in checks)
+                progress.info(
+                    "gate: %d expectations, %d failed error(s), %d warning(s)",
+                    len(checks),
+                    len(failed),
+                    warned,
+                )
+                if failed:
+                    raise GateFailed([c.describe() for c in failed])
+                sources = sources_in_use(warehouse, catalogue, settings.as_of)
+                extra = plan.extra
+                if accepted := [s for s in settings.accept_shrink.split(",") if s]:
+                    # the override is part of the record: the snapshot says what was let by
+                    logger.warning("shrink accepted for %s by --accept-shrink", ", ".join(accepted))
+                    extra = {**extra, "accepted_shrink": accepted}
+                if plan.merge is not None:
+                    extra = {"backfill": {**extra, "based_on": base.name, "rebuilt_rows": rebuilt}}
+                snapshot = publish_task(
+                    con,
+                    settings,
+                    warehouse,
+                    quote(models),
+                    quote(checks),
+                    quote(sources),
+                    fingerprint,
+                    extra,
+                )
+                for name in prune(warehouse, settings.keep_snapshots):
+                    logger.info("deleted snapshot %s (keep_snapshots)", name)
     report_task(snapshot)
     publish_run_artifacts(
         outcomes,

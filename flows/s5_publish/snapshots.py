@@ -74,4 +74,8 @@ def prune(warehouse: Warehouse, keep: int) -> list[str]:
     doomed = [s for s in known[:-keep] if current is None or s != current.name]
     for name in doomed:
         delete_snapshot(warehouse, name)
+    if warehouse.remote is not None:
+        # a run's working copy: the bucket keeps its own newest `keep` (never what its pointer
+        # names); the mirror above is only this host's copies
+        doomed = sorted({*doomed, *prune(Warehouse(warehouse.remote), keep)})
     return doomed

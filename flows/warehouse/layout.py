@@ -44,6 +44,9 @@ class Warehouse:
         # field of a task's parameters (twice per task), and at 100x this list holds 5,200
         # entries (3-4 s of a cold run went to walking it).
         self._manifest: list | None = None
+        # On object storage a run builds in this host's mirror, a local warehouse bound to the
+        # bucket it publishes to (flows/warehouse/working_copy.py); None otherwise.
+        self.remote: S3Storage | None = None
 
     @classmethod
     def at(cls, folder: Path | str, object_storage: bool = False) -> Warehouse:
@@ -151,6 +154,10 @@ class Warehouse:
 
             self._manifest = read_manifest(self)
         return self._manifest
+
+    def forget_manifest(self) -> None:
+        """Read the manifest again next time (entries were added by another writer)."""
+        self._manifest = None
 
     def remember(self, *entries) -> None:
         """Add newly stored entries to the manifest read, keeping its order.

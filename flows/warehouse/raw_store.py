@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, date, datetime
 from pathlib import Path, PurePosixPath
 
@@ -91,8 +91,13 @@ def read_manifest(warehouse: Warehouse | Path) -> list[ManifestEntry]:
     return sorted(entries, key=lambda e: (e.fetched_at, e.source, e.file))
 
 
+_FIELDS = {f.name for f in fields(ManifestEntry)}
+
+
 def _entry(path: Path) -> ManifestEntry:
-    entry = ManifestEntry(**json.loads(path.read_text(encoding="utf-8")))
+    data = json.loads(path.read_text(encoding="utf-8"))
+    # entries pulled from object storage also name their content-named objects: not read here
+    entry = ManifestEntry(**{k: v for k, v in data.items() if k in _FIELDS})
     # An edited manifest must not make a build read files outside the warehouse.
     for stored in (entry.raw_path, entry.parquet_path, entry.rejected_path):
         parts = PurePosixPath(stored).parts if stored else ("raw",)

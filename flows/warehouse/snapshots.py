@@ -173,6 +173,16 @@ def point_current(warehouse: Warehouse, snapshot: Path | str) -> None:
     pointer still holding what this run read (`PointerMoved` otherwise)."""
     name = PurePosixPath(snapshot).name
     check_complete(warehouse, name)
+    if warehouse.remote is not None:
+        # a run's working copy: published on the bucket first; the mirror follows only if the
+        # bucket's pointer moved to it
+        from flows.warehouse.working_copy import publish_remote
+
+        try:
+            publish_remote(warehouse, name)
+        except BaseException:
+            shutil.rmtree(warehouse.snapshot_folder(name), ignore_errors=True)
+            raise
     warehouse.storage.swap_pointer(CURRENT, f"{SNAPSHOTS}/{name}", None)
 
 

@@ -1,0 +1,139 @@
+"""`toll run` with the warehouse on s3://, against moto's S3 server on loopback.
+
+A run pulls the bucket into this host's working copy, builds there, uploads raw files by content
+and the snapshot under its own prefix (manifest last), checks it, then swaps the pointer with
+If-Match. Its published tables equal a local-folder run's byte for byte.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from flows.warehouse.layout import Warehouse
+from flows.warehouse.storage import LocalStorage, PointerMoved, S3Storage
+from flows.warehouse.working_copy import OBJECTS, publish_remote, pull, working_copy
+
+
+def _nightly(sources: Path, warehouse: str):
+    from flows.config import load_settings
+    from flows.nightly import nightly
+
+    settings = load_settings(source_dir=sources, warehouse=warehouse, verify_checksums=False)
+    return nightly(settings=settings)
+
+
+def _host(monkeypatch, tmp_path: Path, name: str) -> Path:
+    """A host of its own: its own cache folder, so nothing is shared with the others but S3."""
+    cache = tmp_path / name
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    return cache
+
+
+def test_a_demo_run_publishes_to_s3_as_a_local_run_does(
+    demo_baseline, s3_warehouse_url, tmp_path, monkeypatch
+) -> None:
+    sources, local = demo_baseline
+    bucket = S3Storage(s3_warehouse_url)
+    # a dead run's unfinished prefix (no manifest, a day old) and a live one's (just started)
+    dead = "20200101T000000Z"
+    live = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    for stamp in (dead, live):
+        assert bucket.create(f"snapshots/{stamp}/fct_weekly_losses.parquet", b"PAR1 half")
+
+    _host(monkeypatch, tmp_path, "host-a")
+    result = _nightly(sources, s3_warehouse_url)
+    assert not result.unchanged
+    name = Path(result.snapshot).name
+    fresh = S3Storage(s3_warehouse_url)
+    assert fresh.read_pointer("current") == (name, f"snapshots/{name}")
+
+    # the published tables: the local run's bytes (same sources, same code)
+    meta = json.loads(fresh.read_bytes(f"snapshots/{name}/_snapshot.json"))
+    ours = json.loads((local / "current" / "_snapshot.json").read_text())
+    assert meta["tables"] == ours["tables"] and len(meta["tables"]) >= 10
+    assert meta["inputs_fingerprint"] == ours["inputs_fingerprint"]
+    for table in meta["tables"]:
+        published = fresh.read_bytes(f"snapshots/{name}/{table}.parquet")
+        assert published == (local / "current" / f"{table}.parquet").read_bytes(), table
+
+    # raw files by content: each object hashes to its name, each stored once
+    objects = fresh.list(OBJECTS)
+    assert objects and len(objects) == len(set(objects))
+    some = objects[len(objects) // 2]
+    assert hashlib.sha256(fresh.read_bytes(some)).hexdigest() == some.rsplit("/", 1)[1]
+    # the sweeper took the dead run's prefix only
+    assert not fresh.list(f"snapshots/{dead}") and fresh.list(f"snapshots/{live}")
+
+    # another host, nothing shared but the bucket: pulls, finds nothing changed, the snapshot
+    # stands and no object is written again
+    _host(monkeypatch, tmp_path, "host-b")
+    before = fresh.list("")
+    again = _nightly(sources, s3_warehouse_url)
+    assert again.unchanged and Path(again.snapshot).name == name
+    assert fresh.list("") == before
+    assert S3Storage(s3_warehouse_url).read_pointer("current")[0] == name
+
+
+def _local_snapshot(local: Warehouse, stamp: str) -> None:
+    folder = local.snapshot_folder(stamp)
+    folder.mkdir(parents=True)
+    (folder / "a.parquet").write_bytes(b"PAR1 " + stamp.encode())
+    meta = {"snapshot": stamp, "tables": {"a": 1}}
+    (folder / "_snapshot.json").write_text(json.dumps(meta))
+
+
+def test_a_pointer_moved_by_another_host_fails_the_slower_publish_cleanly(
+    s3_warehouse_url, tmp_path, monkeypatch
+) -> None:
+    """Two hosts pull the same pointer; the first to swap wins, the second fails with one line
+    and leaves neither its objects on the bucket nor its snapshot in its working copy."""
+    copies = []
+    for host in ("a", "b"):
+        _host(monkeypatch, tmp_path, host)
+        copy = working_copy(Warehouse.at(s3_warehouse_url, object_storage=True))
+        assert isinstance(copy.storage, LocalStorage) and copy.remote is not None
+        assert pull(copy) is None
+        copies.append(copy)
+    first, second = copies
+    _local_snapshot(first, "20261201T000000Z")
+    _local_snapshot(second, "20261201T000001Z")
+    publish_remote(first, "20261201T000000Z")
+    with pytest.raises(PointerMoved, match="another toll run is writing") as failed:
+        publish_remote(second, "20261201T000001Z")
+    assert "\n" not in str(failed.value)
+    bucket = S3Storage(s3_warehouse_url)
+    assert bucket.read_pointer("current")[0] == "20261201T000000Z"
+    assert bucket.list("snapshots") == [
+        "snapshots/20261201T000000Z/_snapshot.json",
+        "snapshots/20261201T000000Z/a.parquet",
+    ]
+    # the slower host pulls again: its working copy now names the winner
+    assert pull(second) == "20261201T000000Z"
+    assert (second.current_folder() / "a.parquet").read_bytes() == b"PAR1 20261201T000000Z"
+
+
+def test_retention_on_s3_never_deletes_the_pointer_target(
+    s3_warehouse_url, tmp_path, monkeypatch
+) -> None:
+    from flows.s5_publish.snapshots import prune
+    from flows.warehouse.snapshots import point_current
+
+    _host(monkeypatch, tmp_path, "a")
+    copy = working_copy(Warehouse.at(s3_warehouse_url, object_storage=True))
+    pull(copy)
+    stamps = [f"2026120{d}T000000Z" for d in range(1, 5)]
+    for stamp in stamps:
+        _local_snapshot(copy, stamp)
+        point_current(copy, stamp)
+    bucket = Warehouse(S3Storage(s3_warehouse_url))
+    point_current(bucket, stamps[0])  # a rollback on another host, to the oldest
+    pull(copy)
+    assert sorted(prune(copy, 2)) == [stamps[1]]
+    names = {k.split("/")[1] for k in bucket.storage.list("snapshots")}
+    assert names == {stamps[0], stamps[2], stamps[3]}
+    assert bucket.storage.read_pointer("current")[0] == stamps[0]
