@@ -1,4 +1,5 @@
-"""The S3 backend of the storage seam, against moto's S3 server on loopback.
+"""The S3 backend of the storage seam, against two S3 servers on loopback: moto (fast, in
+memory) and SeaweedFS (a real object store, the one the several-hosts test uses).
 
 The same promises as the local folder: create-only writes have one winner, the pointer moves
 only if it still holds what the writer read, only complete snapshots become current, retention
@@ -25,6 +26,13 @@ from flows.warehouse.snapshots import (
     sweep_unfinished,
 )
 from flows.warehouse.storage import PointerMoved, S3Storage, StorageError
+
+
+@pytest.fixture(params=["moto", "seaweed"])
+def s3_endpoint(request) -> str:
+    """Each promise below is checked on both servers: conditional writes are where S3
+    implementations differ (both answer 412 to a failed If-None-Match / If-Match)."""
+    return request.getfixturevalue(f"{request.param}_endpoint")
 
 
 def _snapshot(warehouse: Warehouse, stamp: str, tables=("a",), finish: bool = True) -> None:
