@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -19,6 +20,9 @@ from rich.table import Table
 from flows.config import load_settings
 from flows.errors import PROGRESS_LOGGER, HideTollErrorTracebacks, TollError
 from flows.warehouse.layout import Warehouse as Store
+
+# errno values of a folder that cannot be written: read-only, no permission, full disk, quota
+UNWRITABLE = {errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT}
 
 # Click's plain help: typer's rich help showed every flag as taking a value (`--json <bool>`).
 app = typer.Typer(
@@ -289,7 +293,7 @@ def backfill(
 
 @app.command()
 def history(
-    limit: Annotated[int, typer.Option(help="How many runs, newest first.")] = 20,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="How many runs, newest first.")] = 20,
     as_json: AsJson = False,
 ) -> None:
     """Recent nightly and backfill runs from the Prefect API: state, duration, rows, gate."""
@@ -390,7 +394,15 @@ def report(
     store = _store(warehouse)
     snapshot = require_current(store)
     target = out or store.report_folder(snapshot.name)
-    written = write_report(snapshot, target)
+    try:
+        written = write_report(snapshot, target)
+    except OSError as exc:
+        if out is not None or exc.errno not in UNWRITABLE:
+            raise
+        raise TollError(
+            f"cannot write the report to {target} ({exc.strerror}): give a folder you can "
+            "write with --out DIR"
+        ) from None
     console.print(f"Report for snapshot {snapshot.name}: {written / REPORT_HTML}")
     console.print(f"  the nightly run's copy is in {snapshot / 'report'}")
 
@@ -440,10 +452,18 @@ def validate(
     from flows.warehouse.snapshots import resolve
 
     settings = load_settings(warehouse=warehouse)
-    store = Store.at(settings.warehouse)
+    store = _store(warehouse)
     target = resolve(store, snapshot)
     started = time.monotonic()
-    outcome = validate_snapshot(settings, store, target, datetime.now(UTC).date(), docs=docs)
+    try:
+        outcome = validate_snapshot(settings, store, target, datetime.now(UTC).date(), docs=docs)
+    except OSError as exc:
+        if not docs or exc.errno not in UNWRITABLE:
+            raise
+        raise TollError(
+            f"cannot write Data Docs to {store.docs_folder(f'validate-{target.name}')} "
+            f"({exc.strerror}): run `toll validate --no-docs` to check without writing"
+        ) from None
     checks = outcome.gate.checks
     failed = [c for c in checks if not c.success]
     if as_json:
@@ -468,7 +488,8 @@ def validate(
 def docs(
     warehouse: Warehouse = None,
     port: Annotated[
-        int | None, typer.Option(help="Port (default: the one in the docs_url setting).")
+        int | None,
+        typer.Option(min=1, max=65535, help="Port (default: the one in the docs_url setting)."),
     ] = None,
 ) -> None:
     """Serve the runs' Data Docs over HTTP on loopback, where the Prefect UI's links point."""
@@ -476,10 +497,8 @@ def docs(
     from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
     from urllib.parse import urlparse
 
-    from flows.warehouse.layout import open_warehouse
-
     settings = load_settings(warehouse=warehouse)
-    folder = open_warehouse(settings).docs_root()
+    folder = _store(warehouse).docs_root()
     if not folder.is_dir():
         raise TollError(f"no Data Docs in {folder}: a run's gate writes them (`toll run`)")
     url = urlparse(settings.docs_url)
@@ -625,7 +644,7 @@ def quarantine(
     source: Annotated[str | None, typer.Option(help="Only rows of this source.")] = None,
     warehouse: Warehouse = None,
     runs: Annotated[bool, typer.Option("--runs", help="List runs with quarantined rows.")] = False,
-    limit: Annotated[int, typer.Option(help="Rows to show (0 = all).")] = 50,
+    limit: Annotated[int, typer.Option(min=0, help="Rows to show (0 = all).")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
 ) -> None:
     """List quarantined rows: source, raw file sha256, row, expectation, offending value."""
@@ -636,6 +655,7 @@ def quarantine(
         for run_id in q.list_runs(store):
             console.print(run_id)
         return
+    _check_quarantine_query(store, run, source)
     frame = q.read(store, run, source)
     if as_json:
         console.print_json(json.dumps(frame.to_dicts(), default=str))
@@ -660,6 +680,28 @@ def quarantine(
             r["reason"],
         )
     console.print(rows)
+
+
+def _check_quarantine_query(store: Store, run: str | None, source: str | None) -> None:
+    """An unknown run id or source is an error naming the known ones, not "no rows"."""
+    from flows.s1_sources.catalogue import load_catalogue
+    from flows.s4_gate import quarantine as q
+
+    if source is not None and source not in (known := load_catalogue()):
+        raise TollError(
+            f"--source {source!r}: no such source; expected one of {', '.join(sorted(known))}"
+        )
+    if run is None or run == "*":
+        return
+    q.run_folder(store, run)  # letters, digits and '_.:-' only
+    runs = q.list_runs(store)
+    if run in runs or store.docs_folder(run).is_dir() or store.quarantine_folder(run).is_dir():
+        return  # a run toll knows (it may have quarantined nothing)
+    listed = ", ".join(runs[-5:]) or "none has quarantined rows"
+    raise TollError(
+        f"no run {run!r} in {store} (latest with quarantined rows: {listed}; "
+        "`toll quarantine --runs` lists them all)"
+    )
 
 
 def _print_error(exc: TollError) -> None:
@@ -722,24 +764,33 @@ def main() -> None:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     try:
         app()
-    except TollError as exc:
+    except Exception as exc:  # noqa: BLE001 - the handled kinds become one line, others re-raise
+        code = handle_error(exc)
+        if code is None:
+            raise
+        sys.exit(code)
+
+
+def handle_error(exc: BaseException) -> int | None:
+    """Print a user-facing error as one line and return the exit code; None: not one of ours
+    (a bug, whose traceback is then worth having)."""
+    if isinstance(exc, TollError):
         _print_error(exc)
-        sys.exit(1)
-    except OSError as exc:
+        return 1
+    if isinstance(exc, OSError):
         # a full disk, a read-only or missing folder: the system's words and the path, one line
         where = f": {exc.filename}" if exc.filename else ""
         _print_error(TollError(f"{exc.strerror or exc}{where}"))
-        sys.exit(1)
-    except RuntimeError as exc:
-        if "Prefect API" not in str(exc):
-            raise
+        return 1
+    if isinstance(exc, RuntimeError) and "Prefect API" in str(exc):
         _print_error(
             TollError(
                 f"Prefect could not start its local server ({' '.join(str(exc).split())}); "
                 "retry, or start one with `toll server start` and set PREFECT_API_URL"
             )
         )
-        sys.exit(1)
+        return 1
+    return None
 
 
 if __name__ == "__main__":
