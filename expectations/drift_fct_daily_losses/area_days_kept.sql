@@ -3,7 +3,11 @@
 -- description: every day with an occupied area from the Economist's series (source
 --     territory_area) in the previous snapshot still has one: a lost day means a cut file;
 --     an intended correction needs `toll run --accept-shrink territory_area`
-select prev."date", prev.occupied_km2_alt as before, now.occupied_km2_alt as now,
+select
+    'territory_area' as source,
+    prev."date",
+    prev.occupied_km2_alt as before,
+    now.occupied_km2_alt as now,
 from prev_fct_daily_losses as prev
 left join {batch} as now on now."date" = prev."date"
 where prev.occupied_km2_alt is not null

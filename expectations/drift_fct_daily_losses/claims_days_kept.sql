@@ -5,6 +5,7 @@
 --     file lost reports; an intended correction needs `toll run --accept-shrink
 --     official_claims`
 select
+    'official_claims' as source,
     prev."date",
     prev.claimed_personnel_cumulative as before,
     now.claimed_personnel_cumulative as now,

@@ -6,6 +6,7 @@
 --     mediazona_daily`
 select * from (
     select
+        'mediazona_daily' as source,
         (select max(as_of) from prev_fct_daily_losses) as before_as_of,
         (select max(as_of) from {batch}) as now_as_of,
         (select max("date") from prev_fct_daily_losses where not provisional)

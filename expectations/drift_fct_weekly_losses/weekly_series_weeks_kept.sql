@@ -5,6 +5,7 @@
 --     has one: a lost week means a cut file; an intended correction needs `toll run
 --     --accept-shrink weekly_named`
 select
+    'weekly_named' as source,
     prev.week_start,
     prev.probate_estimate as before_estimate,
     now.probate_estimate as now_estimate,

@@ -18,6 +18,7 @@ from flows.config import Settings
 from flows.errors import TollError
 from flows.s1_sources.catalogue import Source
 from flows.s4_gate import quarantine
+from flows.s4_gate.failures import Origins, name_origins
 from flows.s4_gate.suites import GateResult, load_suites, suite_table, validate
 from flows.warehouse.layout import Warehouse
 from flows.warehouse.raw_store import entries_in_use, read_entries
@@ -73,24 +74,33 @@ def quarantine_shares(
     failing: pl.DataFrame | None,
     as_of: object = None,
 ) -> pl.DataFrame:
-    """Per source: rows read, rows rejected by the parser plus rows failing row checks."""
+    """Per source: rows read, rows rejected by the parser plus rows failing row checks, and
+    the file with the most of them (its sha256), which a failure names."""
     rows = []
     for source in catalogue.values():
         entries = entries_in_use(warehouse, source, as_of)
         total = sum(e.rows + e.rejected for e in entries)
-        rejected = sum(e.rejected for e in entries)
-        flagged = 0
+        per_file = {e.sha256: e.rejected for e in entries if e.rejected}
         if failing is not None:
             flagged = (
                 failing.filter(pl.col("source") == source.name)
                 .select("file_sha256", "row")
                 .unique()
-                .height
+                .group_by("file_sha256")
+                .len()
             )
-        rows.append((source.name, total, rejected + flagged))
+            for sha, count in flagged.iter_rows():
+                per_file[sha] = per_file.get(sha, 0) + count
+        worst = max(per_file, key=lambda sha: (per_file[sha], sha or "")) if per_file else None
+        rows.append((source.name, total, sum(per_file.values()), worst))
     return pl.DataFrame(
         rows,
-        schema={"source": pl.String, "total_rows": pl.Int64, "quarantined_rows": pl.Int64},
+        schema={
+            "source": pl.String,
+            "total_rows": pl.Int64,
+            "quarantined_rows": pl.Int64,
+            "file_sha256": pl.String,
+        },
         orient="row",
     )
 
@@ -119,10 +129,8 @@ def run_quality_gate(
     con.execute(f"create or replace table {SHARE_TABLE} as select * from _quarantine_shares")
     con.unregister("_quarantine_shares")
     if SHARE_SUITE in suites:
-        extra = validate(con, parameters, {SHARE_SUITE: suites[SHARE_SUITE]})
-        result.checks += extra.checks
-        result.results += extra.results
-        result.suites += extra.suites
+        result.add(validate(con, parameters, {SHARE_SUITE: suites[SHARE_SUITE]}))
+    name_origins(con, result, suites, Origins.of(warehouse, catalogue, previous, settings.as_of))
 
     count = 0
     if record and failing is not None and failing.height:

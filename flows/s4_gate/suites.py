@@ -58,13 +58,20 @@ class Check:
     description: str = ""
     layer: str = ""
     name: str = ""  # meta.check: a short name of what is checked
+    origin: str = ""  # the source and raw files (with sha256) of the failing rows
 
     def describe(self) -> str:
         where = f"{self.suite}.{self.column}" if self.column else self.suite
         what = f"{self.expectation} {self.name}".strip()
         what = f"{what} ({self.description})" if self.description else what
         count = f" ({self.unexpected} unexpected rows)" if self.unexpected else ""
-        return f"{where}: {what}{count} {self.detail}".rstrip()
+        told = "; ".join(part for part in (self.origin, self.detail) if part)
+        return f"{where}: {what}{count} {told}".rstrip()
+
+
+def check_key(check: Check) -> tuple[str, str, str, str | None]:
+    """One check of a suite (an expectation type may appear once per column or name)."""
+    return (check.suite, check.expectation, check.name, check.column)
 
 
 @dataclass
@@ -75,6 +82,14 @@ class GateResult:
     results: list = field(default_factory=list)
     suites: list = field(default_factory=list)
     failing_rows: pl.DataFrame | None = None
+    # per failed check (`check_key`): the SQL selecting every one of its failing rows
+    selects: dict[tuple, str] = field(default_factory=dict)
+
+    def add(self, other: GateResult) -> None:
+        self.checks += other.checks
+        self.results += other.results
+        self.suites += other.suites
+        self.selects.update(other.selects)
 
 
 def load_suites(folder: Path = EXPECTATIONS_DIR) -> dict[str, dict]:
@@ -275,11 +290,17 @@ def validate(
             outcome.suites.append(suite)
             for item in result.results:
                 check = _check(name, layer, item)
-                if not check.success and check.expectation == SQL_CHECK and not check.detail:
-                    shown = first_rows(con, table, item.expectation_config)
+                computed = not check.detail  # else GX could not compute it: no rows to show
+                query = None
+                if not check.success and computed:
+                    query = failing_query(table, item.expectation_config, gx_params)
+                if query is not None:
+                    outcome.selects[check_key(check)] = query
+                    column = check.column if check.expectation != SQL_CHECK else None
+                    shown = first_rows(con, query, column)
                     check = replace(check, detail=shown) if shown else check
                 outcome.checks.append(check)
-                if not check.success and layer in ROW_LEVEL_LAYERS and not check.detail:
+                if not check.success and layer in ROW_LEVEL_LAYERS and computed:
                     rows = failing_rows(con, table, item.expectation_config, gx_params)
                     if rows is not None and rows.height:
                         failing.append(rows.with_columns(pl.lit(name).alias("suite")))
@@ -289,21 +310,33 @@ def validate(
     return outcome
 
 
-def first_rows(con: duckdb.DuckDBPyConnection, table: str, config, limit: int = 5) -> str:
-    """The first rows a failed SQL check returned, as `column=value` text for its message: the
-    keys and the old and new values, so the operator need not dig."""
-    query = config.kwargs.get("unexpected_rows_query")
-    if not isinstance(query, str):
-        return ""
+def first_rows(
+    con: duckdb.DuckDBPyConnection, query: str, column: str | None = None, limit: int = 5
+) -> str:
+    """The first rows a failed check selects, as `column=value` text for its message: the keys
+    and the old and new values, so the operator need not dig. For a column check on a raw
+    table, only the row's position, the column and the file (the rest is the whole record)."""
     try:
-        relation = con.sql(query.replace("{batch}", quoted(table)))
+        relation = con.sql(query)
+        if column and column in relation.columns:
+            kept = [c for c in ("source_row", column, "file_sha256") if c in relation.columns]
+            relation = relation.select(*(f'"{c}"' for c in kept))
         rows = relation.limit(limit).fetchall()
     except duckdb.Error:
         return ""
-    shown = [
-        "; ".join(f"{c}={v}" for c, v in zip(relation.columns, row, strict=True)) for row in rows
+
+    def shown(name: str, value: object) -> str:
+        # the origin names each file's whole sha256; a prefix tells the rows apart
+        if name == "file_sha256" and isinstance(value, str):
+            return f"{name}={value[:12]}"
+        return f"{'row' if name == 'source_row' else name}={value}"
+
+    # `source` is said once, with its files, by the failure's origin (failures.py)
+    text = [
+        "; ".join(shown(c, v) for c, v in zip(relation.columns, row, strict=True) if c != "source")
+        for row in rows
     ]
-    return ("first rows: " + " | ".join(shown)) if shown else ""
+    return ("first rows: " + " | ".join(text)) if text else ""
 
 
 def _exception_message(info: dict | None) -> str | None:
@@ -390,6 +423,20 @@ def _resolve(kwargs: dict, params: dict[str, object]) -> dict:
     return out
 
 
+def failing_query(table: str, config, params: dict[str, object]) -> str | None:
+    """The SQL selecting every row a failed expectation found (None: a table-level check)."""
+    kwargs = config.kwargs
+    if config.type == SQL_CHECK:
+        query = kwargs.get("unexpected_rows_query")
+        if not isinstance(query, str):
+            return None
+        return f"select * from ({query.replace('{batch}', quoted(table))})"
+    try:
+        return _failing_select(config.type, kwargs, params, table)
+    except (KeyError, SuiteError):
+        return None
+
+
 def failing_rows(
     con: duckdb.DuckDBPyConnection, table: str, config, params: dict[str, object]
 ) -> pl.DataFrame | None:
@@ -400,13 +447,9 @@ def failing_rows(
     kwargs = config.kwargs
     column = kwargs.get("column") or (config.meta or {}).get("column")
     reason = config.description or (config.meta or {}).get("description") or config.type
-    if config.type == SQL_CHECK:
-        query = kwargs["unexpected_rows_query"].replace("{batch}", quoted(table))
-        select = f"select * from ({query})"
-    else:
-        select = _failing_select(config.type, kwargs, params, table)
-        if select is None:
-            return None
+    select = failing_query(table, config, params)
+    if select is None:
+        return None
     frame = con.sql(select).pl()
     if not set(LINEAGE) <= set(frame.columns):
         return None

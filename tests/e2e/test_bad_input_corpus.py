@@ -112,6 +112,9 @@ def test_case_in_a_nightly_run(case: Case, demo_baseline, tmp_path) -> None:
         message = str(info.value)
         if case.stage == "gate":
             assert "quality gate failed, nothing published" in message
+            # every gate failure names the source, the broken file and its sha256
+            sha256 = hashlib.sha256(content).hexdigest()
+            assert f"source {case.source}, file {case.file} (sha256 {sha256}" in message
         for fragment in case.expect:
             assert fragment in message
         assert_intact(warehouse, before)

@@ -163,6 +163,8 @@ REVIEWED = {
     ("flows/s4_gate/suites.py", "query"): "a suite's own SQL (expectations/, code); thresholds go in"
     " as typed, escaped literals (sql_literal)",
     ("flows/s4_gate/gate.py", "SHARE_TABLE"): "a module constant table name",
+    ("flows/s4_gate/failures.py", "query"): "a failed check's own select (suites.failing_query:"
+    " a suite's SQL, or built from its columns with quoted names)",
     ("flows/warehouse/raw_tables.py", "ORIGIN"): "a module constant column name",
     ("flows/warehouse/raw_tables.py", "' union all by name '.join(selects)"): "selects built just above"
     " from the checked table name, ORIGIN and an int; the paths go in as a parameter",

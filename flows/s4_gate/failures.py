@@ -1,0 +1,129 @@
+"""Where a failed check's rows came from: the source, the raw file and its sha256.
+
+A check selects its failing rows (`GateResult.selects`); this module names their origin for the
+gate's message, so the operator need not dig:
+  - rows that carry `file_sha256` (raw and staging tables): the files they were read from;
+  - rows that carry `source` (the drift checks, the quarantine share): the files of that source
+    that changed since the previous snapshot (else every file it reads);
+  - otherwise the suite's `meta.source`, the same way.
+Mart checks with none of these (totals, reconciliations) name no file.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import duckdb
+
+from flows.s1_sources.catalogue import Source
+from flows.s4_gate.suites import Check, GateResult, check_key
+from flows.warehouse.layout import Warehouse
+from flows.warehouse.raw_store import ManifestEntry, entries_in_use
+
+# Files named per failure: enough to act on, short enough for one line.
+SHOWN_FILES = 3
+
+
+@dataclass
+class Origins:
+    """The raw files of this build and of the previous snapshot, to name a failure's origin."""
+
+    by_sha: dict[str, ManifestEntry]
+    in_use: dict[str, list[ManifestEntry]]
+    before: dict[str, list[dict]]  # source -> files of the previous snapshot (file, sha256)
+    previous: str | None  # the previous snapshot's id
+
+    @classmethod
+    def of(
+        cls,
+        warehouse: Warehouse,
+        catalogue: dict[str, Source],
+        previous: Path | None,
+        as_of: object = None,
+    ) -> Origins:
+        in_use = {name: entries_in_use(warehouse, s, as_of) for name, s in catalogue.items()}
+        by_sha = {e.sha256: e for e in warehouse.manifest()}
+        before: dict[str, list[dict]] = {}
+        if previous is not None:
+            from flows.warehouse.snapshots import METADATA
+
+            try:
+                meta = json.loads((previous / METADATA).read_text(encoding="utf-8"))
+                before = meta.get("sources") or {}
+            except (OSError, ValueError):
+                before = {}
+        return cls(by_sha, in_use, before, previous.name if previous is not None else None)
+
+    def source(self, name: str) -> str:
+        """`source S, file F (sha256 H, ...)`: the files of S that changed since the previous
+        snapshot, newest first (every file it reads when none changed)."""
+        now = self.in_use.get(name)
+        if not now:
+            return f"source {name}"
+        before = self.before.get(name, [])
+        known = {f.get("sha256") for f in before}
+        changed = [e for e in now if e.sha256 not in known]
+        shown = list(reversed(changed or now))
+        files = []
+        for entry in shown[:SHOWN_FILES]:
+            note = ""
+            if changed and self.previous:
+                was = [f["sha256"] for f in before if f.get("file") == entry.file]
+                note = f", new since snapshot {self.previous}"
+                note += f" where it had sha256 {was[-1]}" if was else ""
+            files.append(f"file {entry.file} (sha256 {entry.sha256}{note})")
+        more = f" and {len(shown) - SHOWN_FILES} more" if len(shown) > SHOWN_FILES else ""
+        return f"source {name}, {', '.join(files)}{more}"
+
+    def files(self, counts: list[tuple[str | None, int]], rows: bool) -> str:
+        """`source S, file F (sha256 H): N rows; ...` for failing rows by file_sha256."""
+        parts = []
+        for sha, count in counts[:SHOWN_FILES]:
+            entry = self.by_sha.get(sha) if sha else None
+            if entry is None:
+                parts.append(f"file sha256 {sha}" if sha else "no raw file")
+                continue
+            text = f"source {entry.source}, file {entry.file} (sha256 {entry.sha256})"
+            parts.append(f"{text}: {count:,} row(s)" if rows else text)
+        if len(counts) > SHOWN_FILES:
+            parts.append(f"and {len(counts) - SHOWN_FILES} more file(s)")
+        return "; ".join(parts)
+
+
+def origin(con: duckdb.DuckDBPyConnection, query: str, meta: dict, origins: Origins) -> str:
+    """The source and raw files of the rows `query` selects (see the module docstring)."""
+    try:
+        columns = con.sql(query).columns
+        if "file_sha256" in columns:
+            counts = con.sql(
+                f"select file_sha256, count(*) as n from ({query}) "
+                "group by all order by n desc, file_sha256"
+            ).fetchall()
+            return origins.files(counts, rows="source_row" in columns)
+        if "source" in columns:
+            names = con.sql(f"select distinct source from ({query}) order by 1").fetchall()
+            return "; ".join(origins.source(str(n[0])) for n in names if n[0] is not None)
+    except duckdb.Error:
+        return ""
+    source = meta.get("source")
+    return origins.source(source) if source else ""
+
+
+def name_origins(
+    con: duckdb.DuckDBPyConnection,
+    result: GateResult,
+    suites: dict[str, dict],
+    origins: Origins,
+) -> None:
+    """Give every failed check with failing rows the source and files they came from."""
+    named: list[Check] = []
+    for check in result.checks:
+        query = result.selects.get(check_key(check))
+        if check.success or query is None:
+            named.append(check)
+            continue
+        meta = (suites.get(check.suite) or {}).get("meta") or {}
+        named.append(replace(check, origin=origin(con, query, meta, origins)))
+    result.checks = named
