@@ -38,7 +38,7 @@ LAYERS = ("raw", "staging", "marts")
 BACKENDS = ("sql", "sql-portable", "frames")
 SQL_ONLY = {"unexpected_rows_expectation"}
 # the nowcast chain; at 100x it is quadratic in vintages (bench/README.md, cost 1)
-NOWCAST = ("int_reporting_lag", "int_nowcast_")
+NOWCAST = ("int_nowcast_",)
 GiB = 1024**3
 
 

@@ -171,6 +171,8 @@ def _run_json(result, figures: dict, elapsed: float) -> dict:
 
 
 def _print_headline(result, figures: dict, elapsed: float, current: Path | str) -> None:
+    from flows.s6_report.headline import nowcast_line
+
     snapshot = Path(result.snapshot)
     if result.unchanged:
         console.print(f"Snapshot {snapshot.name} stands (checked in {elapsed:.1f} s)")
@@ -205,15 +207,8 @@ def _print_headline(result, figures: dict, elapsed: float, current: Path | str) 
         "  provisional: names for it still arrive (for about two years); "
         "partial: not over at the vintage date"
     )
-    nowcast = figures.get("latest_nowcast_week")
-    if nowcast:
-        console.print(
-            f"Latest week with a nowcast: {nowcast['week_start']}, "
-            f"{nowcast['named_deaths'] or 0:,} named so far; expected "
-            f"{nowcast['nowcast']:,.0f} (nominal 80% band {nowcast['low']:,.0f} to "
-            f"{nowcast['high']:,.0f}, not calibrated: see the report's back-test) once late "
-            "names arrive"
-        )
+    if nowcast := nowcast_line(figures):
+        console.print(f"Latest week with a nowcast: {nowcast}")
     week = figures["latest_complete_week"]
     if week:
         console.print(

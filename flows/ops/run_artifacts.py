@@ -30,7 +30,7 @@ def summary_markdown(
     """Headline and what changed first; then the gate, rows per table and the sources (new files
     listed with sha256, unchanged ones counted per source)."""
     from flows.lineage.changes import CHANGES_MD
-    from flows.s6_report.headline import headline
+    from flows.s6_report.headline import headline, nowcast_line
 
     meta = json.loads((snapshot / METADATA).read_text())
     figures = headline(snapshot)
@@ -42,12 +42,8 @@ def summary_markdown(
     for year, named in sorted(figures["named_by_year"].items()):
         state = states.get(year)
         lines.append(f"- {year}: {named:,} named" + (f" ({state})" if state else ""))
-    if nowcast := figures.get("latest_nowcast_week"):
-        lines.append(
-            f"- latest week with a nowcast, {nowcast['week_start']}: "
-            f"{nowcast['named_deaths'] or 0:,} named so far, expected {nowcast['nowcast']:,.0f} "
-            f"(nominal 80% band {nowcast['low']:,.0f} to {nowcast['high']:,.0f}; not calibrated)"
-        )
+    if nowcast := nowcast_line(figures):
+        lines.append(f"- latest week with a nowcast, {nowcast}")
     if "backfill" in meta:
         b = meta["backfill"]
         lines += ["", f"Backfill {b['start']}..{b['end']}: weeks {b['weeks'][0]}..{b['weeks'][1]}"]

@@ -44,7 +44,7 @@ def write_report(snapshot_dir: Path, out_dir: Path | None = None, snapshot: str 
     (out / REPORT_HTML).write_text(render_html(figures, charts, snapshot), encoding="utf-8")
     (out / SUMMARY_MD).write_text(render_markdown(figures, snapshot), encoding="utf-8")
     (out / "nowcast_backtest.json").write_text(
-        json.dumps(backtest_scores(figures.backtest), indent=2)
+        json.dumps(backtest_scores(figures.nowcast_scores), indent=2)
     )
     return out
 

@@ -8,7 +8,7 @@ import altair as alt
 import polars as pl
 import vl_convert as vlc
 
-from flows.s6_report.figures import MIN_MONTHLY_KM2, Figures, backtest_scores, backtest_summary
+from flows.s6_report.figures import MIN_MONTHLY_KM2, Figures, backtest_scores
 
 WIDTH = 760
 NAMED = "#b2182b"
@@ -71,7 +71,8 @@ def weekly_chart(fig: Figures) -> alt.Chart:
         [
             "Bars: named so far (dark: complete; pale: provisional, names still arrive for about "
             "two years: those bars will rise); red: 4-week average of complete weeks only; "
-            "orange: nowcast of recent weeks with its nominal 80% band; none for the newest weeks",
+            "orange: nowcast of weeks 5-25 weeks old, the count expected in the first vintage "
+            "26 weeks on, with its 80% band (none for the 5 newest weeks)",
             _backtest_line(fig),
             _footer(fig.as_of, SOURCES_NAMED + "; nowcast by toll"),
         ],
@@ -79,23 +80,15 @@ def weekly_chart(fig: Figures) -> alt.Chart:
 
 
 def _backtest_line(fig: Figures) -> str:
-    scores = backtest_scores(fig.backtest)
+    scores = backtest_scores(fig.nowcast_scores)
     if not scores["cutoffs"]:
         return "Too few vintages to back-test the nowcast."
-    low = int((backtest_summary(fig.backtest)["nowcast_error"] < 0).sum())
-    low_at = f"all {low}" if low == scores["cutoffs"] else f"{low} of {scores['cutoffs']}"
     return (
-        f"Back-tested at {scores['cutoffs']} past vintages, the nowcast total was low at "
-        f"{low_at}, off by {scores['nowcast_mean_abs_error']:.0%} on average; the band held the "
-        f"later count for {scores['interval_coverage']:.0%} of weeks"
-        + (": read both as floors" if low > scores["cutoffs"] / 2 else "")
-        + (
-            f"; against the count 26 weeks after each cut-off ({scores['target_cutoffs']} "
-            f"cut-offs): off by {scores['target_mean_abs_error']:.0%}, bias "
-            f"{scores['target_bias']:+.0%}, band held {scores['target_interval_coverage']:.0%}"
-            if "target_cutoffs" in scores
-            else ""
-        )
+        f"Back-tested at {scores['cutoffs']} past cut-offs against the count 26 weeks later: "
+        f"totals off {scores['window_total_mean_abs_error']:.0%} on average (bias "
+        f"{scores['window_total_bias']:+.0%}; published count alone "
+        f"{scores['published_window_total_mean_abs_error']:.0%}); band held "
+        f"{scores['band_coverage']:.0%} of weeks, {scores['share_above_band']:.0%} above it"
     )
 
 

@@ -28,6 +28,8 @@ class Figures:
     late_additions_share: float | None = None
     # built from generated sample sources (`toll run --demo`): every output says so
     invented: bool = False
+    # fct_nowcast_scores: the back-test by lag band (empty in a snapshot from before it)
+    nowcast_scores: pl.DataFrame | None = None
 
 
 def read_figures(con: duckdb.DuckDBPyConnection, settings: dict) -> Figures:
@@ -102,9 +104,15 @@ def read_figures(con: duckdb.DuckDBPyConnection, settings: dict) -> Figures:
         "select * from fct_published_estimates order by estimate_date, source_row"
     ).pl()
     backtest = con.sql("select * from fct_nowcast_backtest order by cutoff, week_start").pl()
-    if "chain_ladder_deaths" not in backtest.columns:
-        # a snapshot from before the correction stage: its nowcast was the chain ladder alone
-        backtest = backtest.with_columns(chain_ladder_deaths=pl.col("nowcast_deaths"))
+    if "nowcast_error" not in backtest.columns:
+        # a snapshot from before the observable target (issue 16): nothing comparable to show
+        backtest = backtest.clear()
+    published = {name for (name,) in con.execute("show tables").fetchall()}
+    scores = (
+        con.sql("select * from fct_nowcast_scores order by lag_from, lag_to desc").pl()
+        if "fct_nowcast_scores" in published
+        else None
+    )
     late_additions_share = con.execute(
         """
         with added as (
@@ -131,6 +139,7 @@ def read_figures(con: duckdb.DuckDBPyConnection, settings: dict) -> Figures:
         backtest,
         settings,
         late_additions_share,
+        nowcast_scores=scores,
     )
 
 
@@ -140,58 +149,55 @@ def _plain(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def backtest_summary(backtest: pl.DataFrame) -> pl.DataFrame:
-    """Per past cut-off: error of the nowcast total of its recent weeks, and of no nowcast."""
+    """Per past cut-off: its nowcast total against the total at the target vintage, and the
+    published counts as they stood."""
     return (
         backtest.group_by("cutoff")
         .agg(
             pl.len().alias("weeks"),
+            pl.col("target_vintage").first(),
             pl.col("published_at_cutoff").sum().alias("published"),
             pl.col("nowcast_deaths").sum().alias("nowcast"),
-            pl.col("chain_ladder_deaths").sum().alias("first_stage"),
-            pl.col("known_now").sum().alias("known_now"),
-            pl.col("within_interval").mean().alias("interval_coverage"),
+            pl.col("named_at_target").sum().alias("at_target"),
+            pl.col("within_band").mean().alias("band_coverage"),
         )
         .with_columns(
-            (pl.col("nowcast") / pl.col("known_now") - 1).alias("nowcast_error"),
-            (pl.col("first_stage") / pl.col("known_now") - 1).alias("first_stage_error"),
-            (pl.col("published") / pl.col("known_now") - 1).alias("unadjusted_error"),
+            (pl.col("nowcast") / pl.col("at_target") - 1).alias("nowcast_error"),
+            (pl.col("published") / pl.col("at_target") - 1).alias("published_error"),
         )
         .sort("cutoff")
     )
 
 
-def backtest_scores(backtest: pl.DataFrame) -> dict[str, float]:
-    """Mean absolute relative error of window totals: the nowcast, its first stage alone (chain
-    ladder, uncorrected) and the published counts as they stood; share of weeks in the interval."""
-    summary = backtest_summary(backtest)
-    if summary.height == 0:
-        # too few vintages (e.g. the demo data): nothing to score
+SCORE_COLUMNS = (
+    "cutoffs",
+    "weeks",
+    "window_total_mean_abs_error",
+    "window_total_bias",
+    "week_mean_abs_error",
+    "band_coverage",
+    "share_below_band",
+    "share_above_band",
+    "published_window_total_mean_abs_error",
+)
+
+
+def backtest_scores(scores: pl.DataFrame | None) -> dict:
+    """The back-test as published in fct_nowcast_scores: the scores over every published lag
+    (5-25), then per lag band; {"cutoffs": 0} when there is nothing to score (e.g. the demo)."""
+    if scores is None or scores.height == 0:
         return {"cutoffs": 0}
+    rows = {r["lag_band"]: r for r in scores.to_dicts()}
+    whole = rows.pop("5-25", None)
+    if whole is None:
+        return {"cutoffs": 0}
+    first, last = whole["first_cutoff"], whole["last_cutoff"]
     return {
-        "cutoffs": summary.height,
-        "nowcast_mean_abs_error": float(summary["nowcast_error"].abs().mean()),
-        "first_stage_mean_abs_error": float(summary["first_stage_error"].abs().mean()),
-        "unadjusted_mean_abs_error": float(summary["unadjusted_error"].abs().mean()),
-        "interval_coverage": float(backtest["within_interval"].mean()),
-        **_target_scores(backtest),
-    }
-
-
-def _target_scores(backtest: pl.DataFrame) -> dict[str, float]:
-    """The same nowcasts scored against an observable target: the count in the first vintage
-    26 weeks after each cut-off (window totals per cut-off; weeks whose target exists)."""
-    if "named_at_target" not in backtest.columns:
-        return {}
-    scored = backtest.filter(pl.col("named_at_target").is_not_null())
-    if scored.height == 0:
-        return {}
-    totals = scored.group_by("cutoff").agg(
-        pl.col("nowcast_deaths").sum(), pl.col("named_at_target").sum()
-    )
-    errors = totals["nowcast_deaths"] / totals["named_at_target"] - 1
-    return {
-        "target_cutoffs": totals.height,
-        "target_mean_abs_error": float(errors.abs().mean()),
-        "target_bias": float(errors.mean()),
-        "target_interval_coverage": float(scored["within_interval_at_target"].mean()),
+        **{name: whole[name] for name in SCORE_COLUMNS},
+        "first_cutoff": str(first.date() if hasattr(first, "date") else first),
+        "last_cutoff": str(last.date() if hasattr(last, "date") else last),
+        "excluded_lags": whole["excluded_lags"],
+        "by_lag_band": {
+            band: {name: r[name] for name in SCORE_COLUMNS} for band, r in rows.items()
+        },
     }

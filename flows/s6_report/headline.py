@@ -48,6 +48,17 @@ def headline(snapshot: Path) -> dict:
             where nowcast_deaths is not null order by week_start desc limit 1
             """
         ).fetchall()
+        tables = {name for (name,) in con.execute("show tables").fetchall()}
+        scores = (
+            con.execute(
+                """
+                select cutoffs, window_total_mean_abs_error, window_total_bias, band_coverage
+                from fct_nowcast_scores where lag_band = '5-25'
+                """
+            ).fetchall()
+            if "fct_nowcast_scores" in tables
+            else []
+        )
     finally:
         con.close()
     return {
@@ -70,4 +81,30 @@ def headline(snapshot: Path) -> dict:
             if nowcast
             else None
         ),
+        "nowcast_scores": (
+            dict(zip(("cutoffs", "mean_abs_error", "bias", "coverage"), scores[0], strict=True))
+            if scores
+            else None
+        ),
     }
+
+
+def nowcast_line(figures: dict) -> str | None:
+    """The most recent week with a nowcast: its band beside the count published so far, what
+    the nowcast predicts and how the back-test scored it."""
+    nowcast = figures.get("latest_nowcast_week")
+    if not nowcast:
+        return None
+    line = (
+        f"week of {nowcast['week_start']}: {nowcast['named_deaths'] or 0:,} named so far; "
+        f"nowcast {nowcast['nowcast']:,.0f} (80% band {nowcast['low']:,.0f} to "
+        f"{nowcast['high']:,.0f}) named in the first vintage at least 26 weeks after "
+        f"{figures['as_of']}"
+    )
+    if scores := figures.get("nowcast_scores"):
+        line += (
+            f"; back-test at {scores['cutoffs']} past cut-offs (lags 5-25 weeks): totals off "
+            f"{scores['mean_abs_error']:.0%} on average, bias {scores['bias']:+.0%}, band held "
+            f"{scores['coverage']:.0%} of weeks"
+        )
+    return line

@@ -1,31 +1,15 @@
--- grain: one row per past cut-off (a Mediazona vintage at least 26 weeks before the newest) x
---     nowcast week: what the nowcast said then against what the newest vintage knows now
+-- grain: one row per past cut-off whose target vintage is known x nowcast week (lags 5-25):
+--     what the nowcast said then against the count the list held at its target vintage
 -- key: cutoff, week_start
+-- Scores exactly the published target: the count in the first Mediazona vintage at least 182
+-- days after the cut-off (nothing interpolated). Each cut-off's nowcast is the published method
+-- replayed from the vintages known then (int_nowcast_weekly), so the scores are out of sample.
 with nowcasts as (
     select * from int_nowcast_weekly
 ),
 
-vintages as (
-    select * from int_named_vintage_counts
-    where series = 'mediazona'
-),
-
--- An observable target beside the moving one: the count in the first vintage at least 182
--- days after the cut-off (the newest vintage drifts from 28 to 80 weeks after the cut-offs,
--- so an error against it changes whenever a vintage arrives).
-target as (
-    select nowcasts.cutoff, nowcasts.week_start, min(vintages.vintage) as target_vintage,
-    from nowcasts
-    inner join vintages
-        on vintages.week_start = nowcasts.week_start
-        and vintages.vintage >= nowcasts.cutoff + 182
-    group by all
-),
-
-latest as (
-    select * from int_named_vintage_counts
-    where series = 'mediazona'
-    qualify vintage = max(vintage) over ()
+projected as (
+    select * from int_nowcast_projected
 ),
 
 final as (
@@ -35,30 +19,30 @@ final as (
         nowcasts.week_start,
         -- what was known at the cut-off and the nowcast made from it
         nowcasts.lag_weeks,
+        case
+            when nowcasts.lag_weeks < 10 then '5-9'
+            when nowcasts.lag_weeks < 15 then '10-14'
+            when nowcasts.lag_weeks < 20 then '15-19'
+            else '20-25'
+        end as lag_band,
         nowcasts.published::bigint as published_at_cutoff,
-        nowcasts.chain_ladder_deaths,
-        nowcasts.factor as correction_factor,
+        nowcasts.projected_deaths,
+        nowcasts.correction_factor,
         nowcasts.nowcast_deaths,
         nowcasts.nowcast_deaths_low,
         nowcasts.nowcast_deaths_high,
-        -- what the newest vintage knows (still not final: names keep coming for years)
-        latest.named::bigint as known_now,
-        latest.vintage as known_now_as_of,
-        latest.named between nowcasts.nowcast_deaths_low and nowcasts.nowcast_deaths_high
-            as within_interval,
-        -- the same nowcast against the count 26 weeks after its cut-off
-        target.target_vintage,
-        at_target.named::bigint as named_at_target,
-        at_target.named between nowcasts.nowcast_deaths_low and nowcasts.nowcast_deaths_high
-            as within_interval_at_target,
+        -- the outcome: the count at the target vintage
+        projected.target_vintage,
+        projected.named_at_target::bigint as named_at_target,
+        nowcasts.nowcast_deaths / projected.named_at_target - 1 as nowcast_error,
+        nowcasts.published / projected.named_at_target - 1 as published_error,
+        projected.named_at_target < nowcasts.nowcast_deaths_low as below_band,
+        projected.named_at_target > nowcasts.nowcast_deaths_high as above_band,
+        projected.named_at_target between nowcasts.nowcast_deaths_low
+            and nowcasts.nowcast_deaths_high as within_band,
     from nowcasts
-    inner join latest on latest.week_start = nowcasts.week_start
-    left join target
-        on target.cutoff = nowcasts.cutoff and target.week_start = nowcasts.week_start
-    left join vintages as at_target
-        on at_target.vintage = target.target_vintage
-        and at_target.week_start = nowcasts.week_start
-    where latest.vintage - nowcasts.cutoff >= 26 * 7
+    inner join projected using (cutoff, week_start)
+    where projected.named_at_target > 0
 )
 
 select * from final order by cutoff, week_start

@@ -18,9 +18,11 @@ probate as (
 ),
 
 nowcast as (
-    -- reporting-lag nowcast from the newest vintage (int_nowcast_weekly)
+    -- the nowcast at the newest cut-off (int_nowcast_weekly): the count each week at lags 5-25
+    -- will have in the first vintage at least 182 days later; none when the newest cut-off has
+    -- none (an older cut-off's nowcast would be stale)
     select * from int_nowcast_weekly
-    qualify cutoff = max(cutoff) over ()
+    where cutoff = (select max(cutoff) from int_nowcast_cutoffs)
 ),
 
 per_week as (
@@ -76,7 +78,7 @@ measured as (
         per_week.occupied_km2_alt,
         per_week.occupied_km2_alt
             - lag(per_week.occupied_km2_alt) over (order by weeks.week_start) as km2_gained_alt,
-        -- recent weeks scaled up for names not yet published, with an 80% interval
+        -- weeks at lags 5-25: the count expected 26 weeks on, with an 80% band
         nowcast.nowcast_deaths,
         nowcast.nowcast_deaths_low,
         nowcast.nowcast_deaths_high,

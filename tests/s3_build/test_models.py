@@ -68,7 +68,7 @@ def test_every_model_declares_its_grain_and_key():
         assert model.keys, f"{model.path.name} has no '-- key:' line"
     # a grain spanning two lines is read whole (it was published cut short)
     backtest = discover()["fct_nowcast_backtest"]
-    assert backtest.grain.endswith("what the newest vintage knows now")
+    assert backtest.grain.endswith("against the count the list held at its target vintage")
 
 
 def test_header_fields_and_continuations():

@@ -10,8 +10,8 @@ from flows.s3_build.models import discover, run_models
 
 FIRST_WEEK = date(2023, 1, 2)  # a Monday
 WEEKS = 130
-NOWCAST = ("int_nowcast_cutoffs", "int_reporting_lag", "int_nowcast_chain_ladder")
-NOWCAST += ("int_nowcast_calibration", "int_nowcast_weekly")
+NOWCAST = ("int_nowcast_cutoffs", "int_nowcast_growth", "int_nowcast_projected")
+NOWCAST += ("int_nowcast_weekly",)
 
 
 def _rows(vintage_days: list[int], scale_after: int | None = None) -> list[tuple]:
@@ -47,7 +47,7 @@ def _nowcast(rows: list[tuple], cutoff: date) -> list[tuple]:
 
 def test_vintages_after_a_cutoff_change_nothing_at_that_cutoff():
     days = list(range(0, 900, 9))
-    cut_day = days[80]  # late enough that the calibration has outcomes to learn from
+    cut_day = days[80]  # late enough that the band has past outcomes to learn from
     cutoff = FIRST_WEEK + timedelta(days=cut_day)
     full = _nowcast(_rows(days), cutoff)
     removed = _nowcast(_rows([d for d in days if d <= cut_day]), cutoff)

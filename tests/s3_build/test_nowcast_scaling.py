@@ -1,4 +1,4 @@
-"""The nowcast's reporting lag, found per cut-off without joining every cut-off to every vintage."""
+"""The nowcast's growth rates, found per cut-off without joining every cut-off to every vintage."""
 
 from datetime import date, timedelta
 
@@ -34,35 +34,34 @@ def _counts(con: duckdb.DuckDBPyConnection, vintage_days: list[int]) -> None:
     load_vintage_counts(con, rows)
 
 
-# The method as first written: every cut-off joined to every vintage known then (quadratic).
+# The method written per cut-off: every cut-off joined to every vintage known then (quadratic);
+# Mediazona only, a full 13-week window, log growth per day of a step spread over its lags.
 BY_CUTOFF = """
-with counts as (select * from int_named_vintage_counts),
+with counts as (select * from int_named_vintage_counts where series = 'mediazona'),
 known as (
     select c.cutoff, counts.* from int_nowcast_cutoffs c join counts on counts.vintage <= c.cutoff
+    where c.cutoff >= (select min(vintage) from counts) + 91
 ),
 steps as (
-    select cutoff,
+    select cutoff, vintage, next_vintage,
         ((vintage - (week_start + 6)) // 7)::integer as lag_from,
-        ((next_vintage - (week_start + 6)) // 7)::integer as lag_to,
+        greatest(((next_vintage - (week_start + 6)) // 7)::integer,
+            ((vintage - (week_start + 6)) // 7)::integer + 1) as lag_to,
         named as named_from, next_named as named_to,
     from (
         select known.*, lead(vintage) over w as next_vintage, lead(named) over w as next_named
-        from known window w as (partition by cutoff, series, week_start order by vintage)
+        from known window w as (partition by cutoff, week_start order by vintage)
     )
-    where next_vintage is not null and next_vintage >= cutoff - 26 * 7
+    where next_vintage is not null and next_vintage >= cutoff - 13 * 7
         and week_start + 6 <= vintage and named >= 30 and next_named > 0
-),
-rates as (
-    select cutoff, lag.lag_weeks,
-        sum((named_from * ln(named_to / named_from) / (lag_to - lag_from))::decimal(38, 12))::double
-            / sum(named_from) as rate,
-    from steps, range(lag_from, lag_to) as lag(lag_weeks)
-    where lag_to > lag_from group by all
 )
-select cutoff, lag_weeks,
-    exp(-sum(rate) over (partition by cutoff order by lag_weeks desc rows unbounded preceding))
-        as share_published,
-from rates
+select cutoff, lag.lag_weeks,
+    sum((named_from * ln(named_to / named_from) / (lag_to - lag_from))::decimal(38, 12))::double
+        / sum((named_from * (next_vintage - vintage) / (lag_to - lag_from))::decimal(38, 12))
+            ::double
+        as rate,
+from steps, range(lag_from, lag_to) as lag(lag_weeks)
+group by all
 """
 
 
@@ -70,21 +69,25 @@ def _build(vintage_days: list[int]) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     _counts(con, vintage_days)
     models = discover()
-    run_models(con, {n: models[n] for n in ("int_nowcast_cutoffs", "int_reporting_lag")})
+    run_models(con, {n: models[n] for n in ("int_nowcast_cutoffs", "int_nowcast_growth")})
     return con
 
 
-def test_shares_equal_the_per_cutoff_method_exactly():
+def test_growth_equals_the_per_cutoff_method_exactly():
     # sparse vintages, then daily ones (most of them no cut-off): steps of 1 to 16 days
     days = list(range(0, 200, 9)) + list(range(200, 330)) + [335, 351]
     con = _build(days)
-    new = con.sql("select cutoff, lag_weeks, share_published from int_reporting_lag").fetchall()
-    old = con.sql(f"select * from ({BY_CUTOFF}) where lag_weeks < 26").fetchall()
-    shared = {(c, lag) for c, lag, _ in new}
+    new = con.sql("select cutoff, lag_weeks, log_growth_per_day from int_nowcast_growth").fetchall()
+    old = con.sql(BY_CUTOFF).fetchall()
     assert len(new) > 500 and len({c for c, _, _ in new}) > 30
-    # int_reporting_lag keeps a lag only where the spread is known too
-    assert shared <= {(c, lag) for c, lag, _ in old}
-    assert sorted(new) == sorted(row for row in old if (row[0], row[1]) in shared)
+    assert sorted(new) == sorted(old)
+    # the year-end vintages of the weekly series (another list) take no part
+    con.execute("delete from int_named_vintage_counts where series != 'mediazona'")
+    con.execute("create or replace table before as select * from int_nowcast_growth")
+    models = discover()
+    run_models(con, {n: models[n] for n in ("int_nowcast_cutoffs", "int_nowcast_growth")})
+    assert con.sql("select * from int_nowcast_growth except select * from before").fetchall() == []
+    assert con.sql("select count(*) from int_nowcast_growth").fetchall() == [(len(new),)]
 
 
 def test_cutoffs_at_most_one_per_four_days_and_sparse_vintages_all_kept():

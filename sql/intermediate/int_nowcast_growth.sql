@@ -1,0 +1,90 @@
+-- grain: one row per cut-off (int_nowcast_cutoffs) x lag in whole weeks
+-- key: cutoff, lag_weeks
+-- How fast a week's count of names still grows at each lag (weeks from the end of the week of
+-- death), learnt as at each cut-off from Mediazona's own vintages only (the weekly series'
+-- year-end columns count a different, larger list and step once a year). Between two consecutive
+-- vintages a week's count grows by a factor; its log, spread evenly over the lags the step
+-- covers, gives a log growth per day at each lag (weighted by the week's count).
+-- Only steps ending in the 13 weeks before the cut-off count, and a cut-off needs 13 weeks of
+-- vintages behind it: publication of old names keeps speeding up, so older steps understate it.
+-- The window was chosen by the back-test (fct_nowcast_scores, real data to vintage 2026-01-30,
+-- lags 5-25, with the bias correction of int_nowcast_weekly): window-total mean absolute error /
+-- bias / coverage of the 80% band were 9 weeks 19.8% / +0.3% / 58.5%, 13 weeks 15.2% / -3.6% /
+-- 83.7%, 17 weeks 13.6% / -3.7% / 71.9%, 26 weeks 16.0% / -8.5% / 54.0%: 13 is the only one
+-- meeting all three targets (MAE <= 16%, |bias| <= 10%, coverage 72-88%).
+-- Cost stays linear in vintages: the steps are found once and each cut-off sums the steps of
+-- its 13-week window.
+with counts as (
+    select * from int_named_vintage_counts where series = 'mediazona'
+),
+
+cutoffs as (
+    select * from int_nowcast_cutoffs
+    -- a full 13-week window of vintage steps behind the cut-off
+    where cutoff >= (select min(vintage) from counts) + 13 * 7
+),
+
+pairs as (
+    -- one week's count at two consecutive vintages
+    select
+        week_start,
+        vintage,
+        next_vintage,
+        ((vintage - (week_start + 6)) // 7)::integer as lag_from,
+        ((next_vintage - (week_start + 6)) // 7)::integer as lag_next,
+        named as named_from,
+        next_named as named_to,
+    from (
+        select
+            counts.*,
+            lead(vintage) over w as next_vintage,
+            lead(named) over w as next_named,
+        from counts
+        window w as (partition by week_start order by vintage)
+    )
+    where next_vintage is not null
+        and week_start + 6 <= vintage
+        -- tiny counts give wild ratios
+        and named >= 30
+        -- a week that drops to no names is a broken vintage (the gates judge it); its log
+        -- ratio would be -inf and poison every rate
+        and next_named > 0
+),
+
+steps as (
+    -- a step inside one lag still counts for that lag
+    select *, greatest(lag_next, lag_from + 1) as lag_to,
+    from pairs
+),
+
+step_lags as (
+    -- the steps' log growth and exposure (count x days) per lag, by the day they end; summed as
+    -- decimals: a float sum depends on the order threads add it up, and the published tables
+    -- must be byte-identical from run to run
+    select
+        steps.next_vintage,
+        lag.lag_weeks,
+        sum((
+            steps.named_from * ln(steps.named_to / steps.named_from) / (steps.lag_to - steps.lag_from)
+        )::decimal(38, 12)) as growth,
+        sum((
+            steps.named_from * (steps.next_vintage - steps.vintage) / (steps.lag_to - steps.lag_from)
+        )::decimal(38, 12)) as exposure_days,
+    from steps, range(steps.lag_from, steps.lag_to) as lag(lag_weeks)
+    group by all
+),
+
+final as (
+    select
+        cutoffs.cutoff,
+        step_lags.lag_weeks,
+        sum(step_lags.growth)::double / sum(step_lags.exposure_days)::double
+            as log_growth_per_day,
+    from cutoffs
+    inner join step_lags
+        on step_lags.next_vintage between cutoffs.cutoff - 13 * 7 and cutoffs.cutoff
+    group by all
+    having sum(step_lags.exposure_days) > 0
+)
+
+select * from final
