@@ -1,5 +1,6 @@
 """The benchmark: per scale, cold nightly, unchanged nightly, backfill of a year and the DuckDB
-reference, each in its own process; wall time, peak RSS, shares, ratios, equality check."""
+reference, each in its own process; wall time, peak RSS, shares, ratios, equality check; on the
+real data, the nowcast's back-test scores as published (fct_nowcast_scores)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,12 @@ TARGETS = {
     "per_map_s": 0.06,
     "cold_maps_s": 90,
     "new_map_s": 1,
+}
+# issue 16, on the real data (1x), lags 5-25, against the count at the target vintage: (low, high)
+NOWCAST_TARGETS = {
+    "nowcast_total_mae_1x": (None, 0.16),
+    "nowcast_abs_bias_1x": (None, 0.10),
+    "nowcast_band_coverage_1x": (0.72, 0.88),
 }
 
 
@@ -153,7 +160,19 @@ def run_scale(scale: float, args: argparse.Namespace) -> dict:
         measured["equal"] = None
     measured["failed"] = [n for n, s in steps.items() if s.get("status") == "failed"]
     measured["ratios"] = _ratios(steps)
+    measured["nowcast"] = nowcast_scores(warehouse / "current")
     return measured
+
+
+def nowcast_scores(current: Path) -> dict | None:
+    """fct_nowcast_scores of the published snapshot, by lag band; None when there is none."""
+    import polars as pl
+
+    table = current / "fct_nowcast_scores.parquet"
+    if not table.exists():
+        return None
+    rows = pl.read_parquet(table).sort("lag_from", -pl.col("lag_to")).to_dicts()
+    return {r.pop("lag_band"): r for r in rows} or None
 
 
 def run_maps(days: int, args: argparse.Namespace) -> dict:
@@ -324,7 +343,7 @@ def check_targets(scales: dict) -> dict:
         "cold_maps_s": ratio("maps", "cold_maps_s"),
         "new_map_s": ratio("maps", "new_map_s"),
     }
-    return {
+    targets = {
         name: {
             "target": limit,
             "measured": measured[name],
@@ -332,6 +351,25 @@ def check_targets(scales: dict) -> dict:
         }
         for name, limit in TARGETS.items()
     }
+    real = scales.get("1x", {})
+    whole = (
+        (real.get("nowcast") or {}).get("5-25")
+        if real.get("data", {}).get("source") == "real"
+        else None
+    )
+    nowcast = {
+        "nowcast_total_mae_1x": whole and whole["window_total_mean_abs_error"],
+        "nowcast_abs_bias_1x": whole and abs(whole["window_total_bias"]),
+        "nowcast_band_coverage_1x": whole and whole["band_coverage"],
+    }
+    for name, (low, high) in NOWCAST_TARGETS.items():
+        value = nowcast[name]
+        targets[name] = {
+            "target": f"{low}-{high}" if low is not None else high,
+            "measured": None if value is None else round(value, 4),
+            "met": None if value is None else (low is None or value >= low) and value <= high,
+        }
+    return targets
 
 
 def print_table(results: dict) -> None:
@@ -358,10 +396,22 @@ def print_table(results: dict) -> None:
         print(f"{label:>6} reference check: {equal}; {ratios}")
         for problem in measured.get("differences", [])[:10]:
             print(f"{'':>8}{problem}")
+        if measured.get("nowcast"):
+            print(f"{label:>6} nowcast back-test ({measured.get('data', {}).get('source')} data):")
+            for band, r in measured["nowcast"].items():
+                print(
+                    f"{'':>8}lags {band:<6} {r['cutoffs']} cut-offs, {r['weeks']} weeks: total "
+                    f"MAE {r['window_total_mean_abs_error']:.1%}, bias "
+                    f"{r['window_total_bias']:+.1%}, band held {r['band_coverage']:.1%} "
+                    f"(below {r['share_below_band']:.1%}, above {r['share_above_band']:.1%}); "
+                    f"published count alone {r['published_window_total_mean_abs_error']:.1%}"
+                )
     print("\ntargets:")
     for name, target in results["targets"].items():
         met = {True: "met", False: "MISSED", None: "not measured"}[target["met"]]
-        print(f"  {name:<24} target <= {target['target']:<5} measured {target['measured']}: {met}")
+        limit = target["target"]
+        limit = f"in {limit}" if isinstance(limit, str) else f"<= {limit}"
+        print(f"  {name:<24} target {limit:<12} measured {target['measured']}: {met}")
 
 
 def _machine() -> dict:

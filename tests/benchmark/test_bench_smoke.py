@@ -1,6 +1,6 @@
 """Smoke test of the benchmark at 1x (the real data): the cold nightly's published weekly and
 regional facts equal the hand-written DuckDB reference's. Correctness only: the timings it
-prints depend on the machine and are not asserted."""
+prints depend on the machine and are not asserted; the nowcast's back-test scores are."""
 
 import json
 import os
@@ -23,7 +23,15 @@ def test_benchmark_1x_matches_the_duckdb_reference(real_data, tmp_path):
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
 
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    measured = json.loads(results.read_text())["scales"]["1x"]
+    written = json.loads(results.read_text())
+    measured = written["scales"]["1x"]
     assert measured["steps"]["cold"]["status"] == "ok"
     assert measured["steps"]["reference"]["rows"]["ref_weekly_losses"] > 100
     assert measured["equal"] is True, measured["differences"]
+    # issue 16's nowcast targets, measured on the published back-test and printed
+    assert measured["nowcast"]["5-25"]["cutoffs"] >= 20
+    assert set(measured["nowcast"]) == {"5-25", "5-9", "10-14", "15-19", "20-25"}
+    for name in ("nowcast_total_mae_1x", "nowcast_abs_bias_1x", "nowcast_band_coverage_1x"):
+        assert written["targets"][name]["met"] is True, written["targets"][name]
+    assert "nowcast back-test (real data)" in done.stdout
+    assert "lags 5-25" in done.stdout

@@ -277,3 +277,26 @@ def test_every_chart_credits_each_series_with_its_cut_off(published):
     assert fig.cumulative["date"].max() == fig.as_of
     assert fig.cumulative["claims_published_through"].max() > fig.as_of
     assert "shown to the named cut-off" in claims, claims
+
+
+def test_run_summary_shows_the_latest_nowcast_week_with_its_band(published):
+    """The run summary (and the CLI headline, same line) puts the newest week with a nowcast, its
+    band and the count published so far side by side, with what is predicted and the scores."""
+    from flows.ops.run_artifacts import summary_markdown
+
+    snapshot, _ = published
+    weekly = _table(snapshot, "fct_weekly_losses").filter(pl.col("nowcast_deaths").is_not_null())
+    week = weekly.sort("week_start").tail(1).to_dicts()[0]
+    # the newest week with a nowcast is 5 weeks from the end of the week to the vintage
+    assert (date(2026, 1, 30) - (week["week_start"] + timedelta(days=6))).days // 7 == 5
+    text = summary_markdown("nightly test", [], [], snapshot)
+    line = next(x for x in text.splitlines() if x.startswith("- latest week with a nowcast"))
+    assert f"week of {week['week_start']}: {week['named_deaths']:,} named so far" in line
+    assert f"nowcast {week['nowcast_deaths']:,.0f}" in line
+    assert (
+        f"(80% band {week['nowcast_deaths_low']:,.0f} to {week['nowcast_deaths_high']:,.0f})"
+        in line
+    )
+    assert "first vintage at least 26 weeks after 2026-01-30" in line
+    scores = backtest_scores(_table(snapshot, "fct_nowcast_scores"))
+    assert f"band held {scores['band_coverage']:.0%} of weeks" in line
