@@ -88,3 +88,18 @@ class HideTollErrorTracebacks(logging.Filter):
             record.exc_info = None
             record.exc_text = None
         return True
+
+
+def plain_log_consoles() -> None:
+    """Print log messages as they are: no emoji codes or markup read in them.
+
+    Prefect's console handler prints through a rich Console whose emoji codes are on, so a file
+    line quoted in an error (`:x:`) was logged as an emoji; the message itself (the state's,
+    the API's) was never changed. Called once logging is set up (a run's start)."""
+    loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+    for logger in loggers:
+        for handler in getattr(logger, "handlers", ()):
+            console = getattr(handler, "console", None)
+            if console is not None and hasattr(console, "_emoji"):
+                console._emoji = False
+                console._markup = False

@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from flows.config import load_settings
 from flows.errors import PROGRESS_LOGGER, HideTollErrorTracebacks, TollError
@@ -30,8 +31,10 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,
 )
-console = Console()
-err = Console(stderr=True)
+# File content reaches the output (an error quoting a header, a quarantined value): printed as
+# it is, never read as markup (`[red]`) or emoji codes (`:x:` became an emoji).
+console = Console(emoji=False, markup=False, highlight=False)
+err = Console(stderr=True, emoji=False, markup=False, highlight=False)
 
 SourceDir = Annotated[
     Path | None, typer.Option(help="Read sources from local copies (e.g. ../shared/data).")
@@ -140,6 +143,12 @@ def run(
             from flows.pipeline.run import RunResult
 
             err.print("toll: no source file changed: Prefect not started, no flow run recorded")
+            from flows.warehouse.recovery import sweep_if_idle
+
+            # a run killed after its switch of `current` left its scratch database: this run
+            # finds nothing new, but still clears that
+            for path in sweep_if_idle(work):
+                err.print(f"toll: removed {path}, left by an interrupted run")
             result = RunResult("nightly", str(same), 0, unchanged=True)
         else:
             from flows.nightly import nightly
@@ -466,7 +475,7 @@ def validate(
     else:
         for check in failed:
             colour = "red" if check.severity == "error" else "yellow"
-            console.print(f"[{colour}]{check.severity}[/{colour}] {check.describe()}")
+            console.print(Text.assemble((check.severity, colour), " ", check.describe()))
         console.print(
             f"snapshot {target.name}: {len(checks)} expectations, "
             f"{len(blocking(checks))} failed errors, "
@@ -701,7 +710,7 @@ def _check_quarantine_query(store: Store, run: str | None, source: str | None) -
 
 def _print_error(exc: TollError) -> None:
     # Unwrapped (URLs stay whole) and not read as rich markup ("['total']" is not a style).
-    err.print(f"toll: {exc}", style="red", markup=False, soft_wrap=True, highlight=False)
+    err.print(f"toll: {exc}", style="red", soft_wrap=True)
 
 
 server_app = typer.Typer(help="A local Prefect server and toll's deployments.")

@@ -23,7 +23,7 @@ from prefect.states import Completed, Failed, State
 from prefect.utilities.annotations import quote
 
 from flows.config import Settings
-from flows.errors import PROGRESS_LOGGER, GateFailed, TollError
+from flows.errors import PROGRESS_LOGGER, GateFailed, TollError, plain_log_consoles
 from flows.lineage.changes import changes_artifact
 from flows.ops.run_artifacts import completion_message, publish_run_artifacts
 from flows.pipeline.tasks import build_task, fetch_task, publish_task, report_task, validate_task
@@ -84,6 +84,7 @@ def run_pipeline(settings: Settings, run_date: date, plan: RunPlan) -> State:
 
     A failed gate ends the run in a Failed state named `GateFailed` (calling the flow still
     raises the GateFailed error)."""
+    plain_log_consoles()
     mark_run(None, plan)
     try:
         state = _run(settings, run_date, plan)

@@ -12,7 +12,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from flows.warehouse.layout import CURRENT, Warehouse, as_warehouse
+from flows.warehouse.layout import Warehouse, as_warehouse
+from flows.warehouse.lock import WarehouseBusy, warehouse_lock
+
+# write_atomic's sibling names: `.<file>.tmp-<pid>` (`current`, the pin, raw files, caches,
+# quarantine parts, Data Docs and reports)
+TEMPORARY = ".*.tmp-*"
 
 
 def leftovers(warehouse: Warehouse | Path) -> list[Path]:
@@ -22,11 +27,15 @@ def leftovers(warehouse: Warehouse | Path) -> list[Path]:
     found: list[Path] = []
     found += sorted(warehouse.snapshots_folder().glob(".tmp-*"))
     found += sorted(warehouse.work_folder().glob("build-*"))
-    found += sorted(root.glob(f".{CURRENT}.tmp-*"))
-    # write_atomic's sibling names: `.<file>.tmp-<pid>`
-    found += sorted(warehouse.path(warehouse.raw_key()).rglob(".*.tmp-*"))
-    found += sorted(warehouse.cache_path().rglob(".*.tmp-*"))
-    found += sorted(warehouse.quarantine_folder().rglob(".*.tmp-*"))
+    found += sorted(root.glob(TEMPORARY))
+    for folder in (
+        warehouse.path(warehouse.raw_key()),
+        warehouse.cache_path(),
+        warehouse.quarantine_folder(),
+        warehouse.docs_root(),
+        warehouse.path("reports"),
+    ):
+        found += sorted(folder.rglob(TEMPORARY))
     return found
 
 
@@ -39,3 +48,19 @@ def sweep(warehouse: Warehouse | Path) -> list[Path]:
         else:
             path.unlink(missing_ok=True)
     return removed
+
+
+def sweep_if_idle(warehouse: Warehouse | Path) -> list[Path]:
+    """Remove what killed runs left, for a run that writes nothing else (its snapshot stands).
+
+    Only when there is something to remove is the lock taken (a read-only warehouse with nothing
+    left over still answers); a live run holding it sweeps at its own start, so then nothing is
+    done here."""
+    warehouse = as_warehouse(warehouse)
+    if not leftovers(warehouse):
+        return []
+    try:
+        with warehouse_lock(warehouse):
+            return sweep(warehouse)
+    except WarehouseBusy:
+        return []
