@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     # Row counts and key totals against the previous published snapshot: outside, error.
     snapshot_min_ratio: float = Field(0.9, ge=0, json_schema_extra=GATE)
     snapshot_max_ratio: float = Field(2.0, ge=1, json_schema_extra=GATE)
+    # Rows a source may lose against the raw files the previous snapshot was built from (read:
+    # parsed or quarantined, all its files): more is an error, unless --accept-shrink SOURCE.
+    max_source_row_drop_share: float = Field(0.01, ge=0, le=1, json_schema_extra=GATE)
     # Sources whose shrink (dates, days or keys the previous snapshot had) this run accepts,
     # comma-separated: an intended upstream correction, given per run with --accept-shrink.
     accept_shrink: str = Field("", json_schema_extra=GATE)

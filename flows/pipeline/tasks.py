@@ -87,6 +87,8 @@ def validate_task(
         if not check.success:
             log = logger.error if check.severity == "error" else logger.warning
             log("%s: %s", check.severity, check.describe())
+    for line in outcome.accepted:
+        logger.warning("%s", line)
     if outcome.quarantined:
         logger.warning(
             "%d row(s) quarantined: see `toll quarantine %s`", outcome.quarantined, run_id

@@ -12,7 +12,7 @@ Mart checks with none of these (totals, reconciliations) name no file.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import duckdb
@@ -31,9 +31,10 @@ class Origins:
     """The raw files of this build and of the previous snapshot, to name a failure's origin."""
 
     by_sha: dict[str, ManifestEntry]
-    in_use: dict[str, list[ManifestEntry]]
+    in_use: dict[str, list[ManifestEntry]]  # source -> the raw files this build reads
     before: dict[str, list[dict]]  # source -> files of the previous snapshot (file, sha256)
     previous: str | None  # the previous snapshot's id
+    stored: dict[tuple[str, str], ManifestEntry] = field(default_factory=dict)  # (source, sha)
 
     @classmethod
     def of(
@@ -42,9 +43,13 @@ class Origins:
         catalogue: dict[str, Source],
         previous: Path | None,
         as_of: object = None,
+        in_use: dict[str, list[ManifestEntry]] | None = None,
     ) -> Origins:
-        in_use = {name: entries_in_use(warehouse, s, as_of) for name, s in catalogue.items()}
-        by_sha = {e.sha256: e for e in warehouse.manifest()}
+        if in_use is None:
+            in_use = {name: entries_in_use(warehouse, s, as_of) for name, s in catalogue.items()}
+        manifest = warehouse.manifest()
+        by_sha = {e.sha256: e for e in manifest}
+        stored = {(e.source, e.sha256): e for e in manifest}
         before: dict[str, list[dict]] = {}
         if previous is not None:
             from flows.warehouse.snapshots import METADATA
@@ -54,7 +59,19 @@ class Origins:
                 before = meta.get("sources") or {}
             except (OSError, ValueError):
                 before = {}
-        return cls(by_sha, in_use, before, previous.name if previous is not None else None)
+        name = previous.name if previous is not None else None
+        return cls(by_sha, in_use, before, name, stored)
+
+    def rows_before(self, name: str) -> tuple[int, int] | None:
+        """Files and rows (parsed or quarantined) of source `name` the previous snapshot was
+        built from (None: no previous snapshot, or it did not read the source)."""
+        files = self.before.get(name)
+        if not files:
+            return None
+        stored = self.stored or {(e.source, e.sha256): e for e in self.by_sha.values()}
+        known = [stored.get((name, f.get("sha256"))) for f in files]
+        counted = [e.rows + e.rejected for e in known if e is not None]
+        return len(counted), sum(counted)
 
     def source(self, name: str) -> str:
         """`source S, file F (sha256 H, ...)`: the files of S that changed since the previous

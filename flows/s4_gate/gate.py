@@ -7,7 +7,7 @@ writes the run's Data Docs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -32,6 +32,8 @@ def run_docs(warehouse: Warehouse, run_id: str) -> Path:
 
 SHARE_TABLE = "gate_quarantine_share"
 SHARE_SUITE = "quarantine_share"
+# Files and rows per source, now and in what the previous snapshot was built from.
+ROWS_TABLE = "gate_source_rows"
 # Tables the drift suite compares with the previous snapshot.
 DRIFT_TABLES = ("fct_weekly_losses", "fct_daily_losses", "fct_regional_losses", "dim_region")
 
@@ -41,6 +43,8 @@ class QualityOutcome:
     gate: GateResult
     quarantined: int
     docs: Path | None
+    # what --accept-shrink let through, one line per source, for the run's log
+    accepted: list[str] = field(default_factory=list)
 
 
 def gate_parameters(settings: Settings, run_date: date) -> dict[str, object]:
@@ -105,6 +109,48 @@ def quarantine_shares(
     )
 
 
+def source_rows(origins: Origins) -> pl.DataFrame:
+    """Per source the previous snapshot read: its files and rows then, and this build's."""
+    rows = []
+    for source, entries in origins.in_use.items():
+        before = origins.rows_before(source)
+        if before is not None:
+            # rows read: a rejected row is the quarantine share's to judge, not a lost one
+            now = sum(e.rows + e.rejected for e in entries)
+            rows.append((source, *before, len(entries), now))
+    return pl.DataFrame(
+        rows,
+        schema={
+            "source": pl.String,
+            "files_before": pl.Int64,
+            "rows_before": pl.Int64,
+            "files_now": pl.Int64,
+            "rows_now": pl.Int64,
+        },
+        orient="row",
+    )
+
+
+def accepted_shrinks(rows: pl.DataFrame, accepted: str, previous: str | None) -> list[str]:
+    """What `--accept-shrink` lets through this run: each named source that reads fewer rows."""
+    names = [s for s in accepted.split(",") if s]
+    lines = []
+    for r in rows.filter(pl.col("source").is_in(names)).iter_rows(named=True):
+        if r["rows_now"] < r["rows_before"]:
+            lines.append(
+                f"source {r['source']}: {r['rows_now']:,} rows in {r['files_now']} file(s), "
+                f"{r['rows_before']:,} in {r['files_before']} in snapshot {previous}: "
+                "shrink accepted by --accept-shrink for this run"
+            )
+    return lines
+
+
+def _table(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> None:
+    con.register("_gate_frame", frame.to_arrow())
+    con.execute(f"create or replace table {quoted(name)} as select * from _gate_frame")
+    con.unregister("_gate_frame")
+
+
 def run_quality_gate(
     con: duckdb.DuckDBPyConnection,
     settings: Settings,
@@ -115,22 +161,25 @@ def run_quality_gate(
     previous: Path | None,
     docs: bool = True,
     record: bool = True,
+    inputs: dict | None = None,
 ) -> QualityOutcome:
-    """Validate every suite, quarantine failing raw/staging rows, then the share per source."""
+    """Validate every suite, quarantine failing raw/staging rows, then the share per source.
+
+    `inputs`: per source, the raw files the build read (default: those in use now)."""
     suites = load_suites()
     parameters = gate_parameters(settings, run_date)
     attach_previous(con, previous)
+    origins = Origins.of(warehouse, catalogue, previous, settings.as_of, inputs)
+    rows = source_rows(origins)
+    _table(con, ROWS_TABLE, rows)
     main = {n: s for n, s in suites.items() if n != SHARE_SUITE}
     result = validate(con, parameters, main)
 
     failing = _with_sources(result.failing_rows, suites, warehouse, catalogue)
-    shares = quarantine_shares(warehouse, catalogue, failing, settings.as_of)
-    con.register("_quarantine_shares", shares.to_arrow())
-    con.execute(f"create or replace table {SHARE_TABLE} as select * from _quarantine_shares")
-    con.unregister("_quarantine_shares")
+    _table(con, SHARE_TABLE, quarantine_shares(warehouse, catalogue, failing, settings.as_of))
     if SHARE_SUITE in suites:
         result.add(validate(con, parameters, {SHARE_SUITE: suites[SHARE_SUITE]}))
-    name_origins(con, result, suites, Origins.of(warehouse, catalogue, previous, settings.as_of))
+    name_origins(con, result, suites, origins)
 
     count = 0
     if record and failing is not None and failing.height:
@@ -141,7 +190,8 @@ def run_quality_gate(
         from flows.s4_gate.data_docs import build_data_docs
 
         folder = build_data_docs(result, warehouse.docs_folder(run_id))
-    return QualityOutcome(result, count, folder)
+    accepted = accepted_shrinks(rows, str(parameters.get("accept_shrink", "")), origins.previous)
+    return QualityOutcome(result, count, folder, accepted)
 
 
 def _with_sources(
@@ -184,6 +234,10 @@ def validate_snapshot(
     meta = json.loads((snapshot / METADATA).read_text(encoding="utf-8"))
     catalogue = load_catalogue(settings.catalogue)
     manifest = {(e.source, e.sha256): e for e in warehouse.manifest()}
+    inputs = {}
+    if accepted := meta.get("accepted_shrink"):
+        # a shrink the publishing run accepted is part of that snapshot's record
+        settings = settings.model_copy(update={"accept_shrink": ",".join(accepted)})
     con = connect()
     try:
         for name, value in (meta.get("settings") or {}).items():
@@ -197,6 +251,7 @@ def validate_snapshot(
                     f"warehouse {warehouse} ({len(missing)} of {len(shas)} missing)"
                 )
             entries = [manifest[(source.name, s)] for s in shas]
+            inputs[source.name] = entries
             read_entries(con, warehouse, entries).create_view(
                 identifier(f"raw_{source.name}"), replace=True
             )
@@ -218,6 +273,7 @@ def validate_snapshot(
             warehouse.snapshot_folder(before) if before else None,
             docs=docs,
             record=False,
+            inputs=inputs,
         )
     finally:
         con.close()

@@ -15,7 +15,7 @@ from flows.s1_sources.samples import write_sample_sources
 from flows.s2_ingest.collect import ingest_source
 from flows.s3_build.runner import build_models
 from flows.s4_gate import suites as gate
-from flows.s4_gate.gate import DRIFT_TABLES, SHARE_TABLE, gate_parameters
+from flows.s4_gate.gate import DRIFT_TABLES, ROWS_TABLE, SHARE_TABLE, gate_parameters
 from flows.warehouse.database import connect
 
 pytestmark = pytest.mark.slow
@@ -190,6 +190,7 @@ CUSTOM[("drift_dim_region", "census_denominators_kept")] = (
     "update {t} set men_16_61 = null where region_code = (select min(region_code) from {t}"
     " where men_16_61 is not null)"
 )
+CUSTOM[("source_rows", "rows_not_dropped")] = "update {t} set rows_now = rows_before * 0.9"
 CUSTOM[("drift_dim_region", "region_codes_kept")] = (
     "update {t} set federal_district = null where region_code = (select min(region_code)"
     " from {t} where federal_district is not null)"
@@ -275,6 +276,10 @@ def clean_database(tmp_path_factory):
     con.execute(
         f"create table {SHARE_TABLE} as select 'sample' as source, "
         "1000::bigint as total_rows, 0::bigint as quarantined_rows"
+    )
+    con.execute(
+        f"create table {ROWS_TABLE} as select 'sample' as source, 1::bigint as files_before, "
+        "1000::bigint as rows_before, 1::bigint as files_now, 1000::bigint as rows_now"
     )
     con.close()
     return path, gate_parameters(settings, RUN_DATE)

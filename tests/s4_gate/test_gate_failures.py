@@ -56,3 +56,26 @@ def test_an_unchanged_source_names_the_file_it_reads_and_a_suite_source_is_used(
     text = origin(con, "select * from t", {"source": "census_men"}, _origins())
     assert text == f"source census_men, file b/census.csv (sha256 {OTHER})"
     assert origin(con, "select * from t", {}, _origins()) == ""
+
+
+def test_rows_per_source_compare_with_the_files_the_previous_snapshot_read() -> None:
+    from flows.s4_gate.gate import accepted_shrinks, source_rows
+
+    origins = _origins()
+    old = _entry("official_claims", "ua/claims.json", OLD)
+    origins.stored = {("official_claims", OLD): old, ("census_men", OTHER): origins.by_sha[OTHER]}
+    origins.in_use["official_claims"] = [
+        ManifestEntry(**{**old.__dict__, "sha256": NEW, "rows": 8})
+    ]
+    rows = {r["source"]: r for r in source_rows(origins).iter_rows(named=True)}
+    assert rows["official_claims"] == {
+        "source": "official_claims",
+        "files_before": 1,
+        "rows_before": 10,
+        "files_now": 1,
+        "rows_now": 8,
+    }
+    assert rows["census_men"]["rows_before"] == rows["census_men"]["rows_now"] == 10
+    (line,) = accepted_shrinks(source_rows(origins), "official_claims", origins.previous)
+    assert line.startswith("source official_claims: 8 rows in 1 file(s), 10 in 1 in snapshot")
+    assert accepted_shrinks(source_rows(origins), "census_men", origins.previous) == []

@@ -162,7 +162,8 @@ REVIEWED = {
     ("flows/s6_report/figures.py", "MIN_MONTHLY_KM2"): "a numeric module constant",
     ("flows/s4_gate/suites.py", "query"): "a suite's own SQL (expectations/, code); thresholds go in"
     " as typed, escaped literals (sql_literal)",
-    ("flows/s4_gate/gate.py", "SHARE_TABLE"): "a module constant table name",
+    ("flows/lineage/capture.py", "union"): "the per-model selects built just above (each run"
+    " once on its own first), names quoted()",
     ("flows/s4_gate/failures.py", "query"): "a failed check's own select (suites.failing_query:"
     " a suite's SQL, or built from its columns with quoted names)",
     ("flows/warehouse/raw_tables.py", "ORIGIN"): "a module constant column name",
