@@ -12,8 +12,9 @@
 -- bias / coverage of the 80% band were 9 weeks 19.8% / +0.3% / 58.5%, 13 weeks 15.2% / -3.6% /
 -- 83.7%, 17 weeks 13.6% / -3.7% / 71.9%, 26 weeks 16.0% / -8.5% / 54.0%: 13 is the only one
 -- meeting all three targets (MAE <= 16%, |bias| <= 10%, coverage 72-88%).
--- Cost stays linear in vintages: the steps are found once and each cut-off sums the steps of
--- its 13-week window.
+-- Cost stays linear in vintages: the steps are found once, summed per lag as they end, and a
+-- cut-off's window is the difference of two running sums (5,000 daily vintages: 13.2 s when
+-- each cut-off summed its window's steps, 3.3 s this way; equal to the bit).
 with counts as (
     select * from int_named_vintage_counts where series = 'mediazona'
 ),
@@ -74,17 +75,46 @@ step_lags as (
     group by all
 ),
 
+running as (
+    -- running sums per lag in the order the steps end: a cut-off's window is the difference of
+    -- two of them (exact: decimals), so the cost is linear in vintages, not in vintages x window
+    select
+        next_vintage,
+        lag_weeks,
+        sum(growth) over w as growth_to_date,
+        sum(exposure_days) over w as exposure_to_date,
+    from step_lags
+    window w as (partition by lag_weeks order by next_vintage rows unbounded preceding)
+),
+
+cutoff_lags as (
+    select cutoffs.cutoff, lags.lag_weeks,
+    from cutoffs
+    cross join (select distinct lag_weeks, from step_lags) as lags
+),
+
+windowed as (
+    select
+        cutoff_lags.cutoff,
+        cutoff_lags.lag_weeks,
+        upto.growth_to_date - coalesce(before.growth_to_date, 0) as growth,
+        coalesce(upto.exposure_to_date, 0) - coalesce(before.exposure_to_date, 0)
+            as exposure_days,
+    from cutoff_lags
+    asof left join running as upto
+        on upto.lag_weeks = cutoff_lags.lag_weeks and cutoff_lags.cutoff >= upto.next_vintage
+    asof left join running as before
+        on before.lag_weeks = cutoff_lags.lag_weeks
+        and cutoff_lags.cutoff - 13 * 7 - 1 >= before.next_vintage
+),
+
 final as (
     select
-        cutoffs.cutoff,
-        step_lags.lag_weeks,
-        sum(step_lags.growth)::double / sum(step_lags.exposure_days)::double
-            as log_growth_per_day,
-    from cutoffs
-    inner join step_lags
-        on step_lags.next_vintage between cutoffs.cutoff - 13 * 7 and cutoffs.cutoff
-    group by all
-    having sum(step_lags.exposure_days) > 0
+        cutoff,
+        lag_weeks,
+        growth::double / exposure_days::double as log_growth_per_day,
+    from windowed
+    where exposure_days > 0
 )
 
 select * from final

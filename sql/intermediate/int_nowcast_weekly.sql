@@ -32,23 +32,50 @@ cutoffs as (
     select distinct cutoff, from projected
 ),
 
-pooled as (
+stream as (
+    -- each error once per published lag it is pooled into, and a marker row per cut-off x lag:
+    -- a window over the target dates gives every marker the errors known in the two years up to
+    -- it (5,000 daily vintages: 4.3 s and 0.5 GiB, where joining every cut-off to every earlier
+    -- error took 9.9 s and 2.1 GiB; the same quantiles, tests/s3_build/test_nowcast_scaling.py)
     select
-        cutoffs.cutoff,
+        errors.target_vintage - date '1970-01-01' as day_number,
         lag.lag_weeks,
-        quantile_cont(errors.log_error, 0.5) as median_log_error,
-        quantile_cont(errors.log_error, 0.1) as p10_log_error,
-        quantile_cont(errors.log_error, 0.9) as p90_log_error,
-        count(*) as errors_seen,
-    from cutoffs
-    inner join errors
-        on errors.target_vintage <= cutoffs.cutoff
-        and errors.target_vintage > cutoffs.cutoff - 104 * 7
+        errors.log_error,
+        null::date as cutoff,
+    from errors
     cross join range(errors.lag_weeks - 6, errors.lag_weeks + 7) as lag(lag_weeks)
     where lag.lag_weeks between 5 and 25
-    group by all
-    -- fewer than 20 past errors say too little about a quantile
-    having count(*) >= 20
+    union all
+    select cutoffs.cutoff - date '1970-01-01', lag.lag_weeks, null, cutoffs.cutoff,
+    from cutoffs
+    cross join range(5, 26) as lag(lag_weeks)
+),
+
+windowed as (
+    select
+        cutoff,
+        lag_weeks,
+        quantile_cont(log_error, [0.1, 0.5, 0.9]) over w as quantiles,
+        count(log_error) over w as errors_seen,
+    from stream
+    window w as (
+        partition by lag_weeks order by day_number
+        range between 104 * 7 - 1 preceding and current row
+    )
+),
+
+pooled as (
+    select
+        cutoff,
+        lag_weeks,
+        quantiles[2] as median_log_error,
+        quantiles[1] as p10_log_error,
+        quantiles[3] as p90_log_error,
+        errors_seen,
+    from windowed
+    where cutoff is not null
+        -- fewer than 20 past errors say too little about a quantile
+        and errors_seen >= 20
 ),
 
 final as (

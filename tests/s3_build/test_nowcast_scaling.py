@@ -1,9 +1,11 @@
 """The nowcast's growth rates, found per cut-off without joining every cut-off to every vintage."""
 
+import math
 from datetime import date, timedelta
 
 import duckdb
 import numpy as np
+import pytest
 from helpers.vintage_counts import load_vintage_counts
 
 from flows.s3_build.models import discover, run_models
@@ -103,3 +105,46 @@ def test_cutoffs_at_most_one_per_four_days_and_sparse_vintages_all_kept():
     sparse = _build(sparse_days)
     kept = sparse.sql("select cutoff from int_nowcast_cutoffs order by 1").fetchall()
     assert [c for (c,) in kept] == [FIRST_WEEK + timedelta(days=d) for d in sparse_days]
+
+
+# The band's past errors written as a join: every cut-off x every error known then (quadratic).
+POOLED_BY_JOIN = """
+with errors as (
+    select target_vintage, lag_weeks, ln(named_at_target / projected_deaths) as log_error,
+    from int_nowcast_projected where named_at_target > 0
+),
+cutoffs as (select distinct cutoff from int_nowcast_projected)
+select cutoffs.cutoff, lag.lag_weeks,
+    quantile_cont(log_error, 0.1) as p10, quantile_cont(log_error, 0.5) as p50,
+    quantile_cont(log_error, 0.9) as p90,
+from cutoffs
+join errors on errors.target_vintage <= cutoffs.cutoff
+    and errors.target_vintage > cutoffs.cutoff - 728
+cross join range(errors.lag_weeks - 6, errors.lag_weeks + 7) as lag(lag_weeks)
+where lag.lag_weeks between 5 and 25
+group by all
+having count(*) >= 20
+"""
+
+
+def test_band_quantiles_equal_the_join_over_every_earlier_error():
+    """int_nowcast_weekly pools past errors with a window over target dates (linear); the same
+    quantiles as joining every cut-off to every error known then."""
+    con = duckdb.connect()
+    _counts(con, list(range(0, 600, 3)))
+    models = discover()
+    names = ("int_nowcast_cutoffs", "int_nowcast_growth", "int_nowcast_projected")
+    run_models(con, {n: models[n] for n in (*names, "int_nowcast_weekly")})
+    weekly = con.sql(
+        "select cutoff, lag_weeks, published, projected_deaths, nowcast_deaths_low, "
+        "nowcast_deaths_high from int_nowcast_weekly"
+    ).fetchall()
+    joined = {(c, lag): (p10, p90) for c, lag, p10, _, p90 in con.sql(POOLED_BY_JOIN).fetchall()}
+    assert len(weekly) > 200 and len({c for c, *_ in weekly}) > 20
+    for cutoff, lag, published, projected, low, high in weekly:
+        p10, p90 = joined[(cutoff, lag)]
+        assert low == pytest.approx(max(published, projected * math.exp(p10)), rel=1e-12)
+        assert high == pytest.approx(max(published, projected * math.exp(p90)), rel=1e-12)
+    # and no cut-off x lag with a week to nowcast and 20 past errors is left without a band
+    lags = con.sql("select distinct cutoff, lag_weeks from int_nowcast_projected").fetchall()
+    assert {key for key in joined if key in set(lags)} == {(c, lag) for c, lag, *_ in weekly}
