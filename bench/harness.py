@@ -72,6 +72,12 @@ def main(argv: list[str] | None = None) -> int:
         "new map (the issue's map scale is about 1,700)",
     )
     parser.add_argument("--profile", action="store_true", help="py-spy the cold nightly")
+    parser.add_argument(
+        "--object-store",
+        action="store_true",
+        help="also run the cold nightly with the warehouse on S3 (SeaweedFS on loopback, from "
+        "the dev extra) and compare it with the local cold run",
+    )
     parser.add_argument("--json", type=Path, help="results file (default OUT/results.json)")
     args = parser.parse_args(argv)
 
@@ -158,10 +164,71 @@ def run_scale(scale: float, args: argparse.Namespace) -> dict:
             measured["differences"] = ["no published snapshot or no reference to compare"]
     else:
         measured["equal"] = None
+    if getattr(args, "object_store", False):
+        steps["cold_s3"], measured["s3_equal"] = run_on_object_store(folder, common, warehouse)
     measured["failed"] = [n for n, s in steps.items() if s.get("status") == "failed"]
     measured["ratios"] = _ratios(steps)
     measured["nowcast"] = nowcast_scores(warehouse / "current")
     return measured
+
+
+def run_on_object_store(folder: Path, common: list[str], local: Path) -> tuple[dict, bool | None]:
+    """The cold nightly again, its warehouse on a fresh bucket of a SeaweedFS server on
+    loopback and this host's working copy empty; are its published Parquet files the local
+    cold run's, byte for byte?"""
+    sys.path.insert(0, str(ROOT / "tests"))  # the test suite's S3 server helpers
+    from helpers.moto_s3 import CREDENTIALS, new_bucket
+    from helpers.seaweed_s3 import seaweed_server
+
+    cache = folder / "s3-cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    with seaweed_server() as endpoint:
+        env = {**CREDENTIALS, "AWS_ENDPOINT_URL": endpoint, "XDG_CACHE_HOME": str(cache)}
+        url = f"s3://{new_bucket(endpoint)}/wh"
+        arguments = list(common)
+        arguments[arguments.index("--warehouse") + 1] = url
+        step = run_step("nightly", arguments, folder / "cold_s3.json", env=env)
+        if step["status"] != "ok" or not (local / "current").is_symlink():
+            return step, None
+        published = _published_parquet(local / "current")
+        return step, published == _published_on_bucket(url, endpoint, CREDENTIALS)
+
+
+def _published_on_bucket(url: str, endpoint: str, credentials: dict[str, str]) -> dict[str, str]:
+    """sha256 of each published table's Parquet as read back from the bucket's current."""
+    import hashlib
+
+    import boto3
+
+    from flows.warehouse.storage import S3Storage
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name=credentials["AWS_REGION"],
+        aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+    )
+    storage = S3Storage(url, client=client)
+    pointer = storage.read_pointer("current")
+    if pointer is None:
+        return {}
+    prefix = f"snapshots/{pointer[0]}"
+    return {
+        key.rsplit("/", 1)[1]: hashlib.sha256(storage.read_bytes(key)).hexdigest()
+        for key in storage.list(prefix)
+        if key.endswith(".parquet") and not key.rsplit("/", 1)[1].startswith("_")
+    }
+
+
+def _published_parquet(snapshot: Path) -> dict[str, str]:
+    import hashlib
+
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(snapshot.glob("*.parquet"))
+        if not p.name.startswith("_")
+    }
 
 
 def nowcast_scores(current: Path) -> dict | None:
@@ -220,7 +287,13 @@ def _has_backfill() -> bool:
     return importlib.util.find_spec("flows.backfill") is not None
 
 
-def run_step(kind: str, arguments: list[str], report: Path, profile: Path | None = None) -> dict:
+def run_step(
+    kind: str,
+    arguments: list[str],
+    report: Path,
+    profile: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> dict:
     """Run one step in a child process; wall time, peak RSS, and what it measured inside."""
     report.unlink(missing_ok=True)
     command = [sys.executable, "-m", "bench.step", kind, "--report", str(report), *arguments]
@@ -229,7 +302,7 @@ def run_step(kind: str, arguments: list[str], report: Path, profile: Path | None
         spy = Path(sys.executable).with_name("py-spy")
         spy_command = [str(spy) if spy.exists() else "py-spy", "record", "--subprocesses"]
         command = [*spy_command, "--format", "raw", "-r", "50", "-o", str(raw), "--", *command]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     env.setdefault("DO_NOT_TRACK", "1")
     # on a busy machine the temporary Prefect server can take longer than the default 20 s
@@ -319,6 +392,8 @@ def _ratios(steps: dict) -> dict:
                 cold["phases"].get(phase, 0.0) / cold["wall_s"], 3
             )
         ratios["prefect_share_of_cold"] = round(cold["prefect_overhead_s"] / cold["wall_s"], 3)
+    if cold.get("wall_s") and steps.get("cold_s3", {}).get("wall_s"):
+        ratios["cold_s3_to_cold"] = round(steps["cold_s3"]["wall_s"] / cold["wall_s"], 2)
     return ratios
 
 
@@ -394,6 +469,9 @@ def print_table(results: dict) -> None:
         ratios = " ".join(f"{k}={v}" for k, v in measured["ratios"].items())
         equal = {True: "EQUAL", False: "DIFFERENT", None: "not compared"}[measured["equal"]]
         print(f"{label:>6} reference check: {equal}; {ratios}")
+        if "s3_equal" in measured:
+            same = {True: "IDENTICAL", False: "DIFFERENT", None: "not compared"}
+            print(f"{label:>6} object store: published Parquet {same[measured['s3_equal']]}")
         for problem in measured.get("differences", [])[:10]:
             print(f"{'':>8}{problem}")
         if measured.get("nowcast"):

@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("kind", choices=["nightly", "backfill", "reference"])
     parser.add_argument("--report", type=Path, required=True)
     parser.add_argument("--source-dir", type=Path, required=True)
-    parser.add_argument("--warehouse", type=Path)
+    parser.add_argument("--warehouse")  # a folder or s3://bucket/prefix
     parser.add_argument("--catalogue", type=Path)
     parser.add_argument("--run-date", type=date.fromisoformat)
     parser.add_argument("--start", type=date.fromisoformat)
@@ -65,10 +65,16 @@ def _pipeline(args: argparse.Namespace) -> dict:
         verify_checksums=args.catalogue is None,
     )
     if args.kind == "nightly":
-        # as `toll run` does: an unchanged local run is decided before Prefect starts
+        # as `toll run` does: on object storage this host's working copy is pulled first;
+        # an unchanged run is decided before Prefect starts
         from flows.s5_publish.fingerprint import standing_snapshot
+        from flows.warehouse.layout import Warehouse
+        from flows.warehouse.working_copy import pull, working_copy
 
-        if (same := standing_snapshot(settings)) is not None:
+        work = working_copy(Warehouse.at(settings.warehouse, object_storage=True))
+        if work.remote is not None:
+            pull(work)
+        if (same := standing_snapshot(settings, work)) is not None:
             return {
                 "result": {"snapshot": str(same), "unchanged": True, "prefect_started": False},
                 "library_import_s": round(libraries - began, 3),
