@@ -393,11 +393,16 @@ def report(
 ) -> None:
     """Write the HTML report and PNG charts for the current snapshot (which stays untouched)."""
     from flows.s6_report import REPORT_HTML, write_report
+    from flows.warehouse.layout import REPORTS
     from flows.warehouse.snapshots import require_current
+    from flows.warehouse.working_copy import push_outputs, reading_copy
 
-    store = _store(warehouse)
-    snapshot = require_current(store)
-    target = out or store.report_folder(snapshot.name)
+    store = _store(warehouse, object_storage=True)
+    name = require_current(store).name
+    # on object storage: written in this host's copy of the snapshot, uploaded as objects
+    work = reading_copy(store, name)
+    snapshot = work.snapshot_folder(name)
+    target = out or work.report_folder(name)
     try:
         written = write_report(snapshot, target)
     except OSError as exc:
@@ -407,8 +412,12 @@ def report(
             f"cannot write the report to {target} ({exc.strerror}): give a folder you can "
             "write with --out DIR"
         ) from None
-    console.print(f"Report for snapshot {snapshot.name}: {written / REPORT_HTML}")
-    console.print(f"  the nightly run's copy is in {snapshot / 'report'}")
+    console.print(f"Report for snapshot {name}: {written / REPORT_HTML}")
+    if work.remote is not None and out is None:
+        key = f"{REPORTS}/{name}"
+        push_outputs(work, [key])
+        console.print(f"  uploaded to {work.remote.uri(key)}/")
+    console.print(f"  the nightly run's copy is in {store.storage.uri(f'snapshots/{name}/report')}")
 
 
 @app.command()
@@ -453,21 +462,28 @@ def validate(
 
     from flows.s4_gate.gate import validate_snapshot
     from flows.s4_gate.suites import blocking
+    from flows.warehouse.layout import DOCS
     from flows.warehouse.snapshots import resolve
+    from flows.warehouse.working_copy import push_outputs, reading_copy
 
     settings = load_settings(warehouse=warehouse)
-    store = _store(warehouse)
-    target = resolve(store, snapshot)
+    store = _store(warehouse, object_storage=True)
+    name = resolve(store, snapshot).name
     started = time.monotonic()
+    # on object storage: this host's copy of the snapshot, the one before it and its raw files
+    work = reading_copy(store, name, validating=True)
+    target = work.snapshot_folder(name)
     try:
-        outcome = validate_snapshot(settings, store, target, datetime.now(UTC).date(), docs=docs)
+        outcome = validate_snapshot(settings, work, target, datetime.now(UTC).date(), docs=docs)
     except OSError as exc:
         if not docs or exc.errno not in UNWRITABLE:
             raise
         raise TollError(
-            f"cannot write Data Docs to {store.docs_folder(f'validate-{target.name}')} "
+            f"cannot write Data Docs to {work.docs_folder(f'validate-{name}')} "
             f"({exc.strerror}): run `toll validate --no-docs` to check without writing"
         ) from None
+    if outcome.docs and work.remote is not None:
+        push_outputs(work, [f"{DOCS}/validate-{name}"])
     checks = outcome.gate.checks
     failed = [c for c in checks if not c.success]
     if as_json:
@@ -484,6 +500,8 @@ def validate(
         )
         if outcome.docs:
             console.print(f"Data Docs: {outcome.docs}")
+            if work.remote is not None:
+                console.print(f"  uploaded to {work.remote.uri(f'{DOCS}/validate-{name}')}/")
     if blocking(checks):
         raise typer.Exit(1)
 
@@ -543,12 +561,12 @@ def cite(
 ) -> None:
     """Citation text naming the snapshot and its sources, ready to paste (or its licences)."""
     from flows.s5_publish.exports import CITATION_CFF, CITATION_TXT, LICENSES_MD
-    from flows.warehouse.snapshots import resolve
+    from flows.warehouse.snapshots import local_object, resolve
 
-    store = _store(warehouse)
+    store = _store(warehouse, object_storage=True)
     target = resolve(store, snapshot)
     name = LICENSES_MD if licences else CITATION_CFF if cff else CITATION_TXT
-    path = target / name
+    path = local_object(store, f"snapshots/{target.name}/{name}")  # on S3: fetched to the mirror
     if not path.exists():
         raise TollError(
             f"snapshot {target.name} has no {name}: it was published before toll wrote "
@@ -653,8 +671,12 @@ def quarantine(
 ) -> None:
     """List quarantined rows: source, raw file sha256, row, expectation, offending value."""
     from flows.s4_gate import quarantine as q
+    from flows.warehouse.layout import QUARANTINE
+    from flows.warehouse.working_copy import pull_prefix, working_copy
 
-    store = _store(warehouse)
+    store = working_copy(_store(warehouse, object_storage=True))
+    if store.remote is not None:
+        pull_prefix(store, QUARANTINE)  # each run's parts are written once: fetched once
     if runs:
         for run_id in q.list_runs(store):
             console.print(run_id)

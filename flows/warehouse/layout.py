@@ -58,9 +58,9 @@ class Warehouse:
                 # the other commands still open local paths: refuse rather than create a local
                 # folder named "s3:" or read a stale mirror
                 raise TollError(
-                    f"warehouse {url}: only `toll snapshots`, `rollback`, `diff` and `explain` "
-                    "work on object storage so far; this command needs a local folder (see README, "
-                    "'Warehouse on object storage')"
+                    f"warehouse {url}: this command needs a local folder; on object storage "
+                    "every command but `toll docs` works (see README, 'Warehouse on object "
+                    "storage')"
                 )
             return cls(S3Storage(url))
         folder = Path(folder)

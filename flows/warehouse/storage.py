@@ -307,23 +307,28 @@ class S3Storage:
 
     def list(self, prefix: str) -> list[str]:
         """Every key under the folder-like `prefix` ('' for the whole warehouse), sorted."""
+        return sorted(self.listed(prefix))
+
+    def listed(self, prefix: str) -> dict[str, float]:
+        """Every key under the folder-like `prefix`, with when it was written (POSIX time)."""
         from botocore.exceptions import ClientError
 
         base = (
             self.object_key(prefix) + "/" if prefix else (f"{self.prefix}/" if self.prefix else "")
         )
-        keys = []
+        keys = {}
         try:
             pages = self.client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.bucket, Prefix=base
             )
             for page in pages:
-                keys.extend(self._relative(item["Key"]) for item in page.get("Contents", []))
+                for item in page.get("Contents", []):
+                    keys[self._relative(item["Key"])] = item["LastModified"].timestamp()
         except ClientError as exc:
             raise self._fail("list", prefix or "/", exc) from None
         except Exception as exc:  # BotoCoreError from the paginator
             raise self._fail("list", prefix or "/", exc) from None
-        return sorted(keys)
+        return keys
 
     def has_objects(self) -> bool:
         """Whether anything is stored under the warehouse prefix (a missing bucket is an error)."""

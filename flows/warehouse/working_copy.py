@@ -225,3 +225,40 @@ def push_outputs(local: Warehouse, prefixes: Iterable[str]) -> int:
             ]
     _each(lambda key: remote.write_bytes(key, local.path(key).read_bytes()), items)
     return len(items)
+
+
+def pull_prefix(local: Warehouse, prefix: str) -> list[str]:
+    """Fetch the objects under `prefix` (quarantine, docs: written once each) this host lacks;
+    files and folders take the time the objects were written (`toll quarantine` orders runs by
+    it). Returns the keys under `prefix`."""
+    remote = local.remote
+    assert remote is not None
+    listed = remote.listed(prefix)
+    missing = [k for k in sorted(listed) if not local.path(k).exists()]
+    _each(lambda key: write_atomic(local.path(key), remote.read_bytes(key), sync=False), missing)
+    folders: dict[Path, float] = {}
+    for key in missing:
+        os.utime(local.path(key), (listed[key], listed[key]))
+        folder = local.path(key).parent
+        folders[folder] = max(folders.get(folder, 0.0), listed[key])
+    for folder, when in folders.items():
+        os.utime(folder, (when, when))
+    return sorted(listed)
+
+
+def reading_copy(warehouse: Warehouse, snapshot_id: str, validating: bool = False) -> Warehouse:
+    """For a command reading snapshot `snapshot_id`: the warehouse itself when local; on object
+    storage this host's working copy holding that snapshot (whole), and when `validating` also
+    the raw files it names and the snapshot before it (what `toll validate` compares with)."""
+    if not isinstance(warehouse.storage, S3Storage):
+        return warehouse
+    from flows.warehouse.snapshots import local_copy, previous
+
+    local = working_copy(warehouse)
+    local.ensure()
+    local_copy(warehouse, snapshot_id)
+    if validating:
+        _pull_raw(local, warehouse.storage)
+        if (before := previous(warehouse, before=snapshot_id)) is not None:
+            local_copy(warehouse, before)
+    return local

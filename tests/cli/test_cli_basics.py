@@ -56,13 +56,13 @@ def test_a_bad_setting_is_one_line_naming_it(tmp_path, monkeypatch):
     import subprocess
     import sys
 
-    for variable, value, named in (
-        ("TOLL_HTTP_RETRIES", "0", "http_retries"),
-        # `quarantine` does not work on object storage yet: refused before any request is sent
-        ("TOLL_WAREHOUSE", "s3://bucket/prefix", "this command needs a local folder"),
+    for variable, value, command, named in (
+        ("TOLL_HTTP_RETRIES", "0", "quarantine", "http_retries"),
+        # `docs` serves a local folder only: refused before any request is sent
+        ("TOLL_WAREHOUSE", "s3://bucket/prefix", "docs", "this command needs a local folder"),
     ):
         done = subprocess.run(
-            [sys.executable, "-m", "flows.cli.app", "quarantine"],
+            [sys.executable, "-m", "flows.cli.app", command],
             cwd=tmp_path,
             env={**__import__("os").environ, variable: value},
             capture_output=True,

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from helpers.moto_s3 import CREDENTIALS, new_bucket
 
 from flows.warehouse.layout import Warehouse
 from flows.warehouse.storage import LocalStorage, PointerMoved, S3Storage
@@ -34,22 +35,35 @@ def _host(monkeypatch, tmp_path: Path, name: str) -> Path:
     return cache
 
 
-def test_a_demo_run_publishes_to_s3_as_a_local_run_does(
-    demo_baseline, s3_warehouse_url, tmp_path, monkeypatch
-) -> None:
-    sources, local = demo_baseline
-    bucket = S3Storage(s3_warehouse_url)
-    # a dead run's unfinished prefix (no manifest, a day old) and a live one's (just started)
-    dead = "20200101T000000Z"
-    live = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    for stamp in (dead, live):
-        assert bucket.create(f"snapshots/{stamp}/fct_weekly_losses.parquet", b"PAR1 half")
+@pytest.fixture(scope="module")
+def s3_published(demo_baseline, moto_endpoint, tmp_path_factory):
+    """A bucket on which host A ran the demo nightly (the sources `demo_baseline` published into
+    a local folder), with a dead run's and a live run's unfinished prefixes planted before it.
 
-    _host(monkeypatch, tmp_path, "host-a")
-    result = _nightly(sources, s3_warehouse_url)
-    assert not result.unchanged
-    name = Path(result.snapshot).name
-    fresh = S3Storage(s3_warehouse_url)
+    Yields (url, snapshot id, local warehouse, sources, dead stamp, live stamp, hosts folder)."""
+    sources, local = demo_baseline
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in CREDENTIALS.items():
+            patch.setenv(name, value)
+        patch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+        for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL_S3", "AWS_SESSION_TOKEN"):
+            patch.delenv(name, raising=False)
+        url = f"s3://{new_bucket(moto_endpoint)}/wh"
+        bucket = S3Storage(url)
+        dead = "20200101T000000Z"
+        live = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        for stamp in (dead, live):
+            assert bucket.create(f"snapshots/{stamp}/fct_weekly_losses.parquet", b"PAR1 half")
+        hosts = tmp_path_factory.mktemp("hosts")
+        patch.setenv("XDG_CACHE_HOME", str(hosts / "host-a"))
+        result = _nightly(sources, url)
+        assert not result.unchanged
+        yield url, Path(result.snapshot).name, local, sources, dead, live, hosts
+
+
+def test_a_demo_run_publishes_to_s3_as_a_local_run_does(s3_published, monkeypatch) -> None:
+    url, name, local, sources, dead, live, hosts = s3_published
+    fresh = S3Storage(url)
     assert fresh.read_pointer("current") == (name, f"snapshots/{name}")
 
     # the published tables: the local run's bytes (same sources, same code)
@@ -66,17 +80,87 @@ def test_a_demo_run_publishes_to_s3_as_a_local_run_does(
     assert objects and len(objects) == len(set(objects))
     some = objects[len(objects) // 2]
     assert hashlib.sha256(fresh.read_bytes(some)).hexdigest() == some.rsplit("/", 1)[1]
+    # the run's Data Docs went up as objects
+    assert any(k.endswith("/index.html") for k in fresh.list("docs"))
     # the sweeper took the dead run's prefix only
     assert not fresh.list(f"snapshots/{dead}") and fresh.list(f"snapshots/{live}")
 
     # another host, nothing shared but the bucket: pulls, finds nothing changed, the snapshot
     # stands and no object is written again
-    _host(monkeypatch, tmp_path, "host-b")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(hosts / "host-b"))
     before = fresh.list("")
-    again = _nightly(sources, s3_warehouse_url)
+    again = _nightly(sources, url)
     assert again.unchanged and Path(again.snapshot).name == name
     assert fresh.list("") == before
-    assert S3Storage(s3_warehouse_url).read_pointer("current")[0] == name
+    assert S3Storage(url).read_pointer("current")[0] == name
+
+
+def test_reading_commands_on_s3(s3_published, tmp_path) -> None:
+    """validate, report, cite and quarantine on s3:// from a host that never ran: each reads
+    this host's copy; what they write (Data Docs, report) goes to the bucket as objects."""
+    import io
+
+    import polars as pl
+
+    from flows.s4_gate.quarantine import SCHEMA
+    from tests.warehouse.test_s3_commands import _toll
+
+    url, name, local, *_, hosts = s3_published
+    env = {"TOLL_WAREHOUSE": url, "XDG_CACHE_HOME": str(hosts / "host-c")}
+    bucket = S3Storage(url)
+
+    code, out = _toll("validate", "--json", cwd=tmp_path, **env)
+    assert code == 0, out
+    checks = json.loads(out)
+    assert len(checks) > 100 and not [
+        c for c in checks if c["severity"] == "error" and not c["success"]
+    ]
+    assert bucket.exists(f"docs/validate-{name}/index.html")
+
+    code, out = _toll("report", cwd=tmp_path, **env)
+    assert code == 0 and f"{url}/reports/{name}/" in out, out
+    assert bucket.exists(f"reports/{name}/report.html")
+
+    code, out = _toll("cite", cwd=tmp_path, **env)
+    assert code == 0, out
+    assert out == bucket.read_bytes(f"snapshots/{name}/CITATION.txt").decode() and name in out
+
+    # a run's quarantine part, as a run uploads it; read back from a fresh host
+    row = {c: None for c in SCHEMA} | {
+        "run_id": "nightly-2026-12-04-010203",
+        "recorded_at": datetime(2026, 12, 4, tzinfo=UTC),
+        "stage": "parse",
+        "source": "official_claims",
+        "file": "claims.csv",
+        "row": 7,
+        "expectation": "parse",
+        "reason": "expected a date in column date",
+    }
+    buffer = io.BytesIO()
+    pl.DataFrame([row], schema=SCHEMA).write_parquet(buffer)
+    assert bucket.create("quarantine/nightly-2026-12-04-010203/part-0.parquet", buffer.getvalue())
+    code, out = _toll("quarantine", "--json", cwd=tmp_path, **env)
+    assert code == 0, out
+    assert [(r["source"], r["row"]) for r in json.loads(out)] == [("official_claims", 7)]
+    assert not (tmp_path / "s3:").exists()
+
+
+def test_a_backfill_on_s3_republishes_from_another_host(s3_published, monkeypatch) -> None:
+    from datetime import date
+
+    from flows.backfill import backfill
+    from flows.config import load_settings
+
+    url, name, _, sources, *_, hosts = s3_published
+    monkeypatch.setenv("XDG_CACHE_HOME", str(hosts / "host-d"))
+    settings = load_settings(source_dir=sources, warehouse=url, verify_checksums=False)
+    result = backfill(date(2022, 6, 1), date(2022, 6, 30), settings)
+    new = Path(result.snapshot).name
+    bucket = S3Storage(url)
+    assert new != name and bucket.read_pointer("current")[0] == new
+    meta = json.loads(bucket.read_bytes(f"snapshots/{new}/_snapshot.json"))
+    assert meta["backfill"]["based_on"] == name
+    assert name in {k.split("/")[1] for k in bucket.list("snapshots")}  # kept (keep_snapshots)
 
 
 def _local_snapshot(local: Warehouse, stamp: str) -> None:

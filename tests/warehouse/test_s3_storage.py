@@ -188,6 +188,6 @@ def test_an_s3_url_is_refused_where_the_commands_are_not_wired(tmp_path, monkeyp
     from flows.warehouse.layout import Warehouse
 
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(TollError, match="`explain` work on object storage so far"):
+    with pytest.raises(TollError, match="this command needs a local folder"):
         Warehouse.at("s3://bucket/prefix")
     assert not (tmp_path / "s3:").exists()
