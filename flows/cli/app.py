@@ -688,6 +688,7 @@ def quarantine(
         return
     if frame.height == 0:
         console.print("no quarantined rows" + (f" for run {run}" if run else ""))
+        _print_gate_failures(store, run)
         return
     counts = Table("run", "source", "stage", "expectation", "rows", title="Quarantined rows")
     for r in q.summary(frame).iter_rows(named=True):
@@ -706,6 +707,27 @@ def quarantine(
             r["reason"],
         )
     console.print(rows)
+    _print_gate_failures(store, run)
+
+
+def _print_gate_failures(store: Store, run: str | None) -> None:
+    """Each failed check's file of all its failing rows (quarantine/<run>/gate-failures/), one
+    line each, never cut: the path is what the operator opens next."""
+    from flows.s4_gate import quarantine as q
+    from flows.s4_gate.failures import read_failure_files
+
+    lines = []
+    for run_id in q.selected_runs(store, run):
+        for item in read_failure_files(store, run_id):
+            rows = f"{item.rows:,} rows" if item.rows >= 0 else "unreadable"
+            lines.append(f"  {run_id} {item.check}: {rows}, {item.path}")
+    if lines:
+        console.print(
+            "\n".join(["Failing rows of the gate's checks (all rows, Parquet):", *lines]),
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def _check_quarantine_query(store: Store, run: str | None, source: str | None) -> None:

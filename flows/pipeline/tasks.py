@@ -89,6 +89,14 @@ def validate_task(
             log("%s: %s", check.severity, check.describe())
     for line in outcome.accepted:
         logger.warning("%s", line)
+    if outcome.failures:
+        failures_artifact(outcome.failures, run_id)
+        logger.warning(
+            "every failing row of %d failed check(s) in %s: see `toll quarantine %s`",
+            len(outcome.failures),
+            outcome.failures[0].path.parent,
+            run_id,
+        )
     if outcome.quarantined:
         logger.warning(
             "%d row(s) quarantined: see `toll quarantine %s`", outcome.quarantined, run_id
@@ -102,6 +110,26 @@ def validate_task(
         )
     logger.info("%d expectations, %d failed", len(checks), sum(not c.success for c in checks))
     return checks
+
+
+def failures_artifact(failures: list, run_id: str) -> None:
+    """The `toll-gate-failures` artifact: each failed check's file of failing rows."""
+    lines = [
+        f"Every row each failed check found, as Parquet beside the run's quarantine "
+        f"(`toll quarantine {run_id}` lists them).",
+        "",
+        "| check | severity | rows | file |",
+        "|---|---|---:|---|",
+    ]
+    lines += [
+        f"| {f.check} | {f.severity} | {f.rows:,} | [{f.path.name}]({f.path.as_uri()}) |"
+        for f in failures
+    ]
+    create_markdown_artifact(
+        markdown="\n".join(lines),
+        key="toll-gate-failures",
+        description=f"Failing rows of the gate's checks: {failures[0].path.parent}",
+    )
 
 
 @task(name="publish", cache_policy=NO_CACHE)

@@ -12,18 +12,34 @@ Mart checks with none of these (totals, reconciliations) name no file.
 from __future__ import annotations
 
 import json
+import os
+import re
+import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 
 from flows.s1_sources.catalogue import Source
 from flows.s4_gate.suites import Check, GateResult, check_key
 from flows.warehouse.layout import Warehouse
 from flows.warehouse.raw_store import ManifestEntry, entries_in_use
+from flows.warehouse.sql_names import string_literal
 
 # Files named per failure: enough to act on, short enough for one line.
 SHOWN_FILES = 3
+_FILE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+@dataclass(frozen=True)
+class FailureFile:
+    """Every row one failed check found, as written beside the run's quarantine."""
+
+    check: str  # <suite>.<check>
+    severity: str
+    rows: int
+    path: Path
 
 
 @dataclass
@@ -144,3 +160,51 @@ def name_origins(
         meta = (suites.get(check.suite) or {}).get("meta") or {}
         named.append(replace(check, origin=origin(con, query, meta, origins)))
     result.checks = named
+
+
+def failure_file_name(check: Check) -> str:
+    """`<suite>.<check>` (the column too for a GX check without a name of its own)."""
+    name = check.name or ".".join(p for p in (check.expectation, check.column) if p)
+    return _FILE_NAME.sub("_", f"{check.suite}.{name}")[:120]
+
+
+def write_failures(
+    con: duckdb.DuckDBPyConnection, result: GateResult, warehouse: Warehouse, run_id: str
+) -> list[FailureFile]:
+    """Every failing row of each failed check, to quarantine/<run>/gate-failures/ (Parquet,
+    written by DuckDB from the check's own query: no row passes through Python)."""
+    from flows.s4_gate.quarantine import run_folder
+
+    run_folder(warehouse, run_id)  # a run id that is one folder name
+    written = []
+    folder = warehouse.gate_failures_folder(run_id)
+    for check in result.checks:
+        query = result.selects.get(check_key(check))
+        if check.success or query is None:
+            continue
+        name = failure_file_name(check)
+        path = folder / f"{name}.parquet"
+        folder.mkdir(parents=True, exist_ok=True)
+        # a dot-name the recovery sweep removes if the run is killed while writing
+        temporary = folder / f".{name}.tmp-{uuid.uuid4().hex[:8]}"
+        try:
+            con.execute(f"copy ({query}) to {string_literal(str(temporary))} (format parquet)")
+        except duckdb.Error:
+            temporary.unlink(missing_ok=True)
+            continue  # the failure's message already says what GX found
+        os.replace(temporary, path)
+        rows = pq.ParquetFile(path).metadata.num_rows
+        written.append(FailureFile(name, check.severity, rows, path))
+    return written
+
+
+def read_failure_files(warehouse: Warehouse, run_id: str) -> list[FailureFile]:
+    """The gate-failure files of a run, with their row counts (from the Parquet footers)."""
+    found = []
+    for path in warehouse.gate_failure_files(run_id):
+        try:
+            rows = pq.ParquetFile(path).metadata.num_rows
+        except (OSError, ValueError):
+            rows = -1  # unreadable: listed anyway, so the operator sees it
+        found.append(FailureFile(path.stem, "", rows, path))
+    return found

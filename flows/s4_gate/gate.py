@@ -18,7 +18,7 @@ from flows.config import Settings
 from flows.errors import TollError
 from flows.s1_sources.catalogue import Source
 from flows.s4_gate import quarantine
-from flows.s4_gate.failures import Origins, name_origins
+from flows.s4_gate.failures import FailureFile, Origins, name_origins, write_failures
 from flows.s4_gate.suites import GateResult, load_suites, suite_table, validate
 from flows.warehouse.layout import Warehouse
 from flows.warehouse.raw_store import entries_in_use, read_entries
@@ -45,6 +45,8 @@ class QualityOutcome:
     docs: Path | None
     # what --accept-shrink let through, one line per source, for the run's log
     accepted: list[str] = field(default_factory=list)
+    # every failing row of each failed check, beside the quarantine
+    failures: list[FailureFile] = field(default_factory=list)
 
 
 def gate_parameters(settings: Settings, run_date: date) -> dict[str, object]:
@@ -185,13 +187,14 @@ def run_quality_gate(
     if record and failing is not None and failing.height:
         quarantine.record(warehouse, run_id, failing.drop("suite"))
         count = failing.height
+    written = write_failures(con, result, warehouse, run_id) if record else []
     folder = None
     if docs:
         from flows.s4_gate.data_docs import build_data_docs
 
         folder = build_data_docs(result, warehouse.docs_folder(run_id))
     accepted = accepted_shrinks(rows, str(parameters.get("accept_shrink", "")), origins.previous)
-    return QualityOutcome(result, count, folder, accepted)
+    return QualityOutcome(result, count, folder, accepted, written)
 
 
 def _with_sources(

@@ -174,14 +174,30 @@ def record_rejected(
 
 
 def list_runs(warehouse: Warehouse | Path) -> list[str]:
-    """Run ids with quarantined rows, oldest first."""
+    """Run ids with quarantined rows or failing rows of the gate's checks, oldest first."""
     warehouse = as_warehouse(warehouse)
     root = warehouse.quarantine_folder()
     if not root.is_dir():
         return []
     # run ids are flow run names (nightly-..., backfill-...): order by when they were written
-    found = [p for p in root.iterdir() if p.is_dir() and any(p.glob("*.parquet"))]
+    found = [
+        p
+        for p in root.iterdir()
+        if p.is_dir() and (any(p.glob("*.parquet")) or warehouse.gate_failure_files(p.name))
+    ]
     return [p.name for p in sorted(found, key=lambda p: (p.stat().st_mtime_ns, p.name))]
+
+
+def selected_runs(warehouse: Warehouse | Path, run_id: str | None = None) -> list[str]:
+    """The runs `run_id` asks for: the latest (None), every run ("*"), or that one."""
+    warehouse = as_warehouse(warehouse)
+    runs = list_runs(warehouse)
+    if run_id is None:
+        return runs[-1:]
+    if run_id == "*":
+        return runs
+    run_folder(warehouse, run_id)  # validates the id
+    return [run_id] if run_id in runs else []
 
 
 def read(
@@ -189,12 +205,7 @@ def read(
 ) -> pl.DataFrame:
     """Quarantined rows of one run (default: the latest run), or of every run with `run_id="*"`."""
     warehouse = as_warehouse(warehouse)
-    runs = list_runs(warehouse)
-    if run_id is None:
-        runs = runs[-1:]
-    elif run_id != "*":
-        run_folder(warehouse, run_id)  # validates the id
-        runs = [run_id] if run_id in runs else []
+    runs = selected_runs(warehouse, run_id)
     paths = [p for run in runs for p in warehouse.quarantine_parts(run)]
     if not paths:
         return pl.DataFrame(schema=SCHEMA)

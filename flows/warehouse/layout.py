@@ -7,6 +7,7 @@
   snapshots/<id>/                                                 published snapshots
   current -> snapshots/<id>                                       the published one
   quarantine/<run>/*.parquet                                      rows set aside, per run
+  quarantine/<run>/gate-failures/<suite>.<check>.parquet          every row a failed check found
   docs/<run>/index.html                                           the gate's Data Docs, per run
   reports/<snapshot>/                                             `toll report` output
 """
@@ -27,6 +28,7 @@ WORK = "work"
 SNAPSHOTS = "snapshots"
 CURRENT = "current"
 QUARANTINE = "quarantine"
+GATE_FAILURES = "gate-failures"
 DOCS = "docs"
 REPORTS = "reports"
 LOCK = ".lock"
@@ -130,6 +132,14 @@ class Warehouse:
     def quarantine_parts(self, run_id: str) -> list[Path]:
         """The Parquet parts of one run's quarantine (temporary files left out)."""
         folder = self.quarantine_folder(run_id)
+        return [p for p in sorted(folder.glob("*.parquet")) if not p.name.startswith(".")]
+
+    def gate_failures_folder(self, run_id: str) -> Path:
+        """Every failing row of each check the run's gate failed, one Parquet file a check."""
+        return self.path(f"{QUARANTINE}/{run_id}/{GATE_FAILURES}")
+
+    def gate_failure_files(self, run_id: str) -> list[Path]:
+        folder = self.gate_failures_folder(run_id)
         return [p for p in sorted(folder.glob("*.parquet")) if not p.name.startswith(".")]
 
     def docs_root(self) -> Path:

@@ -57,3 +57,41 @@ def test_warning_is_reported_but_publishes(sample_settings, tmp_path, monkeypatc
     nightly(settings=sample_settings)
     meta = list_snapshots(sample_settings.warehouse)[-1]
     assert meta["gate"]["failed_warnings"] >= 1
+
+
+def test_every_failing_row_is_written_listed_and_linked(sample_settings, tmp_path, monkeypatch):
+    """A failed check's rows, all of them, go beside the quarantine; `toll quarantine` lists
+    the file and the run's `toll-gate-failures` artifact links it."""
+    import polars as pl
+    from helpers.toll_testing import run_cli
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    from flows.warehouse.layout import Warehouse
+
+    nightly(settings=sample_settings)
+    published = pl.read_parquet(
+        current_snapshot(sample_settings.warehouse) / "fct_weekly_losses.parquet"
+    )
+    _suites_with_extra_check(tmp_path / "expectations", monkeypatch, "error")
+    state = nightly(settings=sample_settings, return_state=True)
+    assert state.name == "GateFailed"
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(state.state_details.flow_run_id)
+        artifacts = client.read_artifacts(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id]))
+        )
+
+    files = Warehouse.at(sample_settings.warehouse).gate_failure_files(run.name)
+    name = "fct_weekly_losses.expect_column_values_to_be_between.named_deaths.parquet"
+    (path,) = [f for f in files if f.name == name]
+    failing = pl.read_parquet(path)
+    # the same sample data built again: every published week above the bound, no other
+    assert failing.height == published.filter(pl.col("named_deaths") > 1).height > 50
+    assert (failing["named_deaths"] > 1).all()
+
+    listed = run_cli("quarantine", run.name, "--warehouse", str(sample_settings.warehouse))
+    assert listed.returncode == 0, listed.stderr
+    assert f"{path.stem}: {failing.height:,} rows, {path}" in listed.stdout
+    (artifact,) = [a for a in artifacts if a.key == "toll-gate-failures"]
+    assert path.name in artifact.data and f"| {failing.height:,} |" in artifact.data
