@@ -70,8 +70,8 @@ def weekly_chart(fig: Figures) -> alt.Chart:
         "Named Russian military deaths per week",
         [
             "Bars: named so far (dark: complete; pale: provisional, names still arrive for about "
-            "two years: those bars will rise); red: 4-week average of complete weeks only; "
-            "orange: nowcast of weeks 5-25 weeks old, the count expected in the first vintage "
+            "two years: those bars will rise); red: 4-week average of complete weeks only",
+            "Orange: nowcast of weeks 5-25 weeks old, the count expected in the first vintage "
             "26 weeks on, with its 80% band (none for the 5 newest weeks)",
             _backtest_line(fig),
             _footer(fig.as_of, SOURCES_NAMED + "; nowcast by toll"),
@@ -88,7 +88,8 @@ def _backtest_line(fig: Figures) -> str:
         f"totals off {scores['window_total_mean_abs_error']:.0%} on average (bias "
         f"{scores['window_total_bias']:+.0%}; published count alone "
         f"{scores['published_window_total_mean_abs_error']:.0%}); band held "
-        f"{scores['band_coverage']:.0%} of weeks, {scores['share_above_band']:.0%} above it"
+        f"{scores['band_coverage']:.0%} of weeks, {scores['share_above_band']:.0%} above it "
+        "(after big uploads of old names)"
     )
 
 

@@ -7,7 +7,7 @@ import html
 
 import polars as pl
 
-from flows.s6_report.figures import Figures, backtest_scores, backtest_summary
+from flows.s6_report.figures import Figures, backtest_scores, backtest_summary, with_batches
 
 PERIOD_NAMES = {"calendar": "Calendar year", "war_year": "War year", "whole_war": "Whole war"}
 
@@ -146,6 +146,10 @@ def _late_additions(fig: Figures) -> str:
     )
 
 
+# batch names between a cut-off and its target vintage from which the report compares errors
+BIG_BATCH = 10_000
+
+
 def _backtest_section(fig: Figures) -> str:
     scores = backtest_scores(fig.nowcast_scores)
     if not scores["cutoffs"]:
@@ -163,13 +167,13 @@ def _backtest_section(fig: Figures) -> str:
         f"<td class=n>{r['published_window_total_mean_abs_error']:.1%}</td></tr>"
         for band, r in [("5-25 (all)", scores), *scores["by_lag_band"].items()]
     )
-    summary = backtest_summary(fig.backtest)
+    summary = with_batches(backtest_summary(fig.backtest), fig.vintage_steps)
     rows = "".join(
         f"<tr><td>{r['cutoff']}</td><td>{r['target_vintage']}</td>"
         f"<td class=n>{r['weeks']}</td><td class=n>{_n(r['published'])}</td>"
         f"<td class=n>{_n(r['nowcast'])}</td><td class=n>{_n(r['at_target'])}</td>"
         f"<td class=n>{r['nowcast_error']:+.0%}</td><td class=n>{r['published_error']:+.0%}</td>"
-        f"<td class=n>{r['band_coverage']:.0%}</td></tr>"
+        f"<td class=n>{r['band_coverage']:.0%}</td><td class=n>{_n(r['batch_names'])}</td></tr>"
         for r in summary.to_dicts()
     )
     worst = summary.sort(pl.col("nowcast_error").abs(), descending=True).head(1).to_dicts()
@@ -178,6 +182,14 @@ def _backtest_section(fig: Figures) -> str:
         if worst
         else ""
     )
+    big = summary.filter(pl.col("batch_names") >= BIG_BATCH)
+    small = summary.filter(pl.col("batch_names") < BIG_BATCH)
+    if big.height and small.height:
+        worst_text += (
+            f"The {big.height} cut-offs followed by at least {BIG_BATCH:,} names in flagged "
+            f"batches before their target vintage were off by {big['nowcast_error'].mean():+.0%} "
+            f"on average, the {small.height} others by {small['nowcast_error'].mean():+.0%}. "
+        )
     return (
         f"<p>{NOWCAST_METHOD}</p>"
         f"<p>Back-test: at each of {scores['cutoffs']} past cut-offs ({scores['first_cutoff']} "
@@ -200,7 +212,38 @@ def _backtest_section(fig: Figures) -> str:
         f"<th>published count alone: total error</th></tr>{bands}</table>"
         "<table><tr><th>cut-off</th><th>target vintage</th><th>weeks</th>"
         "<th>published then</th><th>nowcast</th><th>at target</th><th>nowcast error</th>"
-        f"<th>error without</th><th>in band</th></tr>{rows}</table>"
+        "<th>error without</th><th>in band</th><th>names in flagged batches before the target</th>"
+        f"</tr>{rows}</table>"
+    )
+
+
+def _batches_section(fig: Figures) -> str:
+    steps = fig.vintage_steps
+    if steps is None or steps.height == 0:
+        return ""
+    flagged = steps.filter(pl.col("batch_flag"))
+    rows = "".join(
+        f"<tr><td>{r['previous_as_of']} to {r['as_of']}</td>"
+        f"<td>{r['previous_effective_date']} to {r['effective_date']}</td>"
+        f"<td class=n>{_n(r['names_added'])}</td><td class=n>{r['names_per_day']:,.0f}</td>"
+        f"<td class=n>{r['usual_names_per_day']:,.0f}</td>"
+        f"<td class=n>{r['old_share']:.0%}</td></tr>"
+        for r in flagged.to_dicts()
+    )
+    intro = (
+        f"<h3>Batches of old names</h3><p>Of {steps.height} steps between consecutive Mediazona "
+        f"vintages, {flagged.height} added names more than 3 times as fast as the median step "
+        "before them (per day between the vintages' effective dates, their last days not "
+        "zero-padded). Most of such a batch is for deaths at least 26 weeks old; the back-test "
+        "table above counts, per cut-off, the names such batches added before its target "
+        "vintage (fct_named_vintage_steps).</p>"
+    )
+    if not rows:
+        return intro
+    return (
+        intro + "<table><tr><th>vintages</th><th>effective dates</th><th>names added</th>"
+        "<th>per day</th><th>usual per day</th><th>for deaths &ge; 26 weeks old</th></tr>"
+        f"{rows}</table>"
     )
 
 
@@ -231,10 +274,11 @@ def render_html(fig: Figures, charts: dict[str, bytes], snapshot: str) -> str:
         f"<p>toll snapshot <code>{html.escape(snapshot)}</code>; named-death data to "
         f"<b>{fig.as_of:%d %B %Y}</b>. Figures are read from the snapshot's published tables "
         "(fct_yearly_summary, fct_weekly_losses, fct_daily_losses, fct_regional_losses, "
-        "fct_published_estimates, fct_nowcast_backtest, fct_nowcast_scores).</p>"
+        "fct_published_estimates, fct_nowcast_backtest, fct_nowcast_scores, "
+        "fct_named_vintage_steps).</p>"
         f"<h2>Yearly summary</h2>{_yearly_table(fig)}<p>{method_paragraph(fig)}</p>"
         f"<h2>Charts</h2>{images}"
-        f"<h2>Nowcast of recent weeks</h2>{_backtest_section(fig)}"
+        f"<h2>Nowcast of recent weeks</h2>{_backtest_section(fig)}{_batches_section(fig)}"
         "<h2>Published estimates, for context</h2><p>Russian soldiers killed, as published by "
         "governments, researchers and media (The Economist's collection, CC BY 4.0). Figures "
         "from Russia's or Ukraine's state are marked: they are a warring party's.</p>"
@@ -282,6 +326,20 @@ def render_markdown(fig: Figures, snapshot: str) -> str:
             f"{scores['published_window_total_mean_abs_error']:.1%}); the 80% band held "
             f"{scores['band_coverage']:.1%} of weeks ({scores['share_below_band']:.1%} below, "
             f"{scores['share_above_band']:.1%} above).",
+        ]
+    steps = fig.vintage_steps
+    if steps is not None and steps.height:
+        flagged = steps.filter(pl.col("batch_flag"))
+        lines += [
+            "",
+            f"Batches of old names: {flagged.height} of {steps.height} Mediazona vintage steps "
+            "added names over 3 times as fast as usual"
+            + (
+                f" (latest: {flagged['as_of'][-1]}, {_n(flagged['names_added'][-1])} names, "
+                f"{flagged['old_share'][-1]:.0%} for deaths at least 26 weeks old)."
+                if flagged.height
+                else "."
+            ),
         ]
     lines += [
         "",

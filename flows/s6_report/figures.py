@@ -28,8 +28,10 @@ class Figures:
     late_additions_share: float | None = None
     # built from generated sample sources (`toll run --demo`): every output says so
     invented: bool = False
-    # fct_nowcast_scores: the back-test by lag band (empty in a snapshot from before it)
+    # fct_nowcast_scores: the back-test by lag band (None in a snapshot from before it)
     nowcast_scores: pl.DataFrame | None = None
+    # fct_named_vintage_steps: names added per vintage step, batches flagged (None before it)
+    vintage_steps: pl.DataFrame | None = None
 
 
 def read_figures(con: duckdb.DuckDBPyConnection, settings: dict) -> Figures:
@@ -113,6 +115,11 @@ def read_figures(con: duckdb.DuckDBPyConnection, settings: dict) -> Figures:
         if "fct_nowcast_scores" in published
         else None
     )
+    steps = (
+        con.sql("select * from fct_named_vintage_steps order by as_of").pl()
+        if "fct_named_vintage_steps" in published
+        else None
+    )
     late_additions_share = con.execute(
         """
         with added as (
@@ -140,6 +147,7 @@ def read_figures(con: duckdb.DuckDBPyConnection, settings: dict) -> Figures:
         settings,
         late_additions_share,
         nowcast_scores=scores,
+        vintage_steps=steps,
     )
 
 
@@ -167,6 +175,18 @@ def backtest_summary(backtest: pl.DataFrame) -> pl.DataFrame:
         )
         .sort("cutoff")
     )
+
+
+def with_batches(summary: pl.DataFrame, steps: pl.DataFrame | None) -> pl.DataFrame:
+    """Per cut-off, the names added by flagged batch steps after it, up to its target vintage."""
+    if steps is None or summary.height == 0:
+        return summary.with_columns(batch_names=pl.lit(None, pl.Int64))
+    batches = steps.filter(pl.col("batch_flag")).select("as_of", "names_added").to_dicts()
+    names = [
+        sum(b["names_added"] for b in batches if cutoff < b["as_of"] <= target)
+        for cutoff, target in zip(summary["cutoff"], summary["target_vintage"], strict=True)
+    ]
+    return summary.with_columns(batch_names=pl.Series(names, dtype=pl.Int64))
 
 
 SCORE_COLUMNS = (

@@ -300,3 +300,28 @@ def test_run_summary_shows_the_latest_nowcast_week_with_its_band(published):
     assert "first vintage at least 26 weeks after 2026-01-30" in line
     scores = backtest_scores(_table(snapshot, "fct_nowcast_scores"))
     assert f"band held {scores['band_coverage']:.0%} of weeks" in line
+
+
+def test_batches_of_old_names_are_published_and_shown(published):
+    """fct_named_vintage_steps on the real data: the flagged uploads, in the report beside the
+    back-test they explain."""
+    snapshot, _ = published
+    steps = _table(snapshot, "fct_named_vintage_steps")
+    assert steps.height == 49  # 50 vintages
+    flagged = steps.filter(pl.col("batch_flag"))
+    assert flagged["as_of"].to_list() == [
+        date(2024, 10, 26),
+        date(2025, 2, 24),
+        date(2025, 3, 29),
+        date(2025, 10, 24),
+        date(2025, 11, 22),
+    ]
+    biggest = flagged.filter(pl.col("as_of") == date(2025, 11, 22)).to_dicts()[0]
+    assert biggest["names_added"] == 8_792 and biggest["old_share"] > 0.9
+    html = (snapshot / REPORT_DIR / REPORT_HTML).read_text(encoding="utf-8")
+    assert "Of 49 steps between consecutive Mediazona vintages, 5 added names" in html
+    assert "<td class=n>8,792</td><td class=n>1,465</td>" in html
+    # the back-test's worst cut-offs are those whose 26 weeks saw the big uploads
+    assert re.search(r"followed by at least 10,000 names .* were off by -\d+% on average", html)
+    summary = (snapshot / REPORT_DIR / SUMMARY_MD).read_text(encoding="utf-8")
+    assert "Batches of old names: 5 of 49 Mediazona vintage steps" in summary
