@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import re
+import shutil
+from pathlib import Path
 
 
 class TollError(Exception):
@@ -103,3 +107,67 @@ def plain_log_consoles() -> None:
             if console is not None and hasattr(console, "_emoji"):
                 console._emoji = False
                 console._markup = False
+
+
+# The system's refusals to write: a full disk or quota, a read-only or forbidden folder.
+WRITE_FAULTS = {
+    errno.ENOSPC: "no space left on device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EROFS: "read-only file system",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+}
+# DuckDB reports them in its own exceptions (IOException, TransactionException "Failed to
+# commit: Could not write file ...wal": No space left on device), with the system's words.
+_DUCKDB_FAULT = re.compile(
+    r'(?:Could not write file|Cannot open file|Could not (?:truncate|sync|create)[^"]*) "([^"]+)"'
+    r"[^:]*: (No space left on device|Disk quota exceeded|Read-only file system|Permission denied)"
+)
+
+
+FULL = (WRITE_FAULTS[errno.ENOSPC], WRITE_FAULTS[errno.EDQUOT])
+
+
+class WriteFault(TollError):
+    """The system refused a write (full disk, read-only folder): one line saying where, what
+    was kept and how to go on."""
+
+
+def refused_write(exc: BaseException) -> tuple[str | None, str] | None:
+    """(path, reason) when `exc` is the system refusing a write, from Python or DuckDB."""
+    if isinstance(exc, OSError) and exc.errno in WRITE_FAULTS:
+        return exc.filename, WRITE_FAULTS[exc.errno]
+    if type(exc).__module__.lstrip("_").startswith("duckdb"):
+        found = _DUCKDB_FAULT.search(str(exc))
+        if found is not None:
+            return found.group(1), found.group(2).lower()
+    return None
+
+
+def write_fault(
+    exc: BaseException, warehouse: Path | str, before: str | None, after: str | None = None
+) -> WriteFault | None:
+    """`exc` as one clear line when it is the system refusing a write in a run, else None.
+
+    `before`, `after`: the current snapshot when the run started and now (None: none)."""
+    refused = refused_write(exc)
+    if refused is None:
+        return None
+    path, reason = refused
+    where = f"writing {path}" if path else f"writing to warehouse {warehouse}"
+    free = ""
+    try:
+        free = f" ({shutil.disk_usage(warehouse).free / 1e6:,.1f} MB free)"
+    except OSError:
+        pass
+    if after != before:  # stopped after the switch: while writing the new snapshot's report
+        outcome = f"snapshot {after} was published and is current, its report may be incomplete"
+    elif before:
+        outcome = f"nothing was published, snapshot {before} stays current"
+    else:
+        outcome = "nothing was published"
+    full = reason in FULL
+    return WriteFault(
+        f"{reason} {where}{free}: the run stopped; {outcome}; "
+        f"{'free space' if full else 'make it writable'} in {warehouse} and run again"
+    )

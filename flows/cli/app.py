@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from flows.config import load_settings
-from flows.errors import PROGRESS_LOGGER, HideTollErrorTracebacks, TollError
+from flows.errors import PROGRESS_LOGGER, HideTollErrorTracebacks, TollError, refused_write
 from flows.warehouse.layout import Warehouse as Store
 
 # errno values of a folder that cannot be written: read-only, no permission, full disk, quota
@@ -829,6 +829,10 @@ def handle_error(exc: BaseException) -> int | None:
         # a full disk, a read-only or missing folder: the system's words and the path, one line
         where = f": {exc.filename}" if exc.filename else ""
         _print_error(TollError(f"{exc.strerror or exc}{where}"))
+        return 1
+    if refused := refused_write(exc):  # DuckDB's words for a full disk or read-only folder
+        path, reason = refused
+        _print_error(TollError(f"{reason} writing {path}"))
         return 1
     if isinstance(exc, RuntimeError) and "Prefect API" in str(exc):
         _print_error(

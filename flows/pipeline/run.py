@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import shutil
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,7 +24,15 @@ from prefect.states import Completed, Failed, State
 from prefect.utilities.annotations import quote
 
 from flows.config import Settings
-from flows.errors import PROGRESS_LOGGER, GateFailed, TollError, plain_log_consoles
+from flows.errors import (
+    FULL,
+    PROGRESS_LOGGER,
+    GateFailed,
+    TollError,
+    plain_log_consoles,
+    refused_write,
+    write_fault,
+)
 from flows.lineage.changes import changes_artifact
 from flows.ops.run_artifacts import completion_message, publish_run_artifacts
 from flows.pipeline.tasks import build_task, fetch_task, publish_task, report_task, validate_task
@@ -86,6 +95,7 @@ def run_pipeline(settings: Settings, run_date: date, plan: RunPlan) -> State:
     raises the GateFailed error)."""
     plain_log_consoles()
     mark_run(None, plan)
+    before = _current_name(settings)
     try:
         state = _run(settings, run_date, plan)
     except GateFailed as exc:
@@ -99,8 +109,32 @@ def run_pipeline(settings: Settings, run_date: date, plan: RunPlan) -> State:
         current = current_snapshot(run_warehouse(settings))
         result = RunResult(plan.kind, str(current), 0, unchanged=True)
         return Completed(name="Pinned", message=str(exc), data=result)
+    except Exception as exc:
+        # a full disk or a folder that cannot be written, from Python or DuckDB: one line
+        # saying where and what stays current (was an OSError or TransactionException
+        # traceback); every temporary file was removed on the way out
+        if isinstance(exc, TollError):
+            raise
+        where = run_warehouse(settings).path(".")
+        fault = write_fault(exc, where, before, _current_name(settings))
+        if fault is None:
+            raise
+        if flow_run.name and refused_write(exc)[1] in FULL:
+            # this run's Data Docs describe a build that was never published: on a full disk
+            # they are the space the next run needs (6.9 MB for the demo)
+            shutil.rmtree(run_warehouse(settings).docs_folder(flow_run.name), ignore_errors=True)
+        mark_run("failed")
+        raise fault from None
     mark_run(state.name.lower())
     return state
+
+
+def _current_name(settings: Settings) -> str | None:
+    try:
+        current = current_snapshot(run_warehouse(settings))
+    except (TollError, OSError):
+        return None
+    return current.name if current else None
 
 
 progress = logging.getLogger(PROGRESS_LOGGER)

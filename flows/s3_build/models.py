@@ -24,7 +24,7 @@ from pathlib import Path
 
 import duckdb
 
-from flows.errors import ModelFailed, TollError
+from flows.errors import ModelFailed, TollError, refused_write
 from flows.warehouse.sql_names import quoted
 
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
@@ -168,6 +168,8 @@ def run_models(
         try:
             con.execute(f"create or replace {kind} {quoted(model.name, 'model')} as {body}")
         except duckdb.Error as exc:
+            if refused_write(exc) is not None:
+                raise  # a full disk, not the model's fault: the run says so
             # a check inside the SQL (an implausible map jump, say) is a message for the operator
             raise ModelFailed(f"SQL model {model.path.name} failed: {exc}") from exc
         if on_model is not None:
