@@ -41,6 +41,11 @@ CUSTOM = {
         "stg_weekly_named",
         "week_starts_monday",
     ): f"update {{t}} set week_start = week_start + 2 where rowid = {FIRST}",
+    (
+        "fct_weekly_losses",
+        "nowcast_within_band",
+    ): "update {t} set nowcast_deaths = 900, nowcast_deaths_low = 100, nowcast_deaths_high = 800 "
+    f"where rowid = {FIRST}",
     ("fct_daily_losses", "schema_types"): "alter table {t} alter named_deaths type double",
     ("fct_weekly_losses", "schema_types"): "alter table {t} alter named_deaths type double",
     ("fct_regional_losses", "schema_types"): 'alter table {t} alter "year" type bigint',
