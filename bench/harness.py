@@ -480,7 +480,8 @@ def print_table(results: dict) -> None:
                 print(
                     f"{'':>8}lags {band:<6} {r['cutoffs']} cut-offs, {r['weeks']} weeks: total "
                     f"MAE {r['window_total_mean_abs_error']:.1%}, bias "
-                    f"{r['window_total_bias']:+.1%}, band held {r['band_coverage']:.1%} "
+                    f"{r['window_total_bias']:+.1%}; per week MAE {r['week_mean_abs_error']:.1%}, "
+                    f"bias {r['week_bias']:+.1%}; band held {r['band_coverage']:.1%} "
                     f"(below {r['share_below_band']:.1%}, above {r['share_above_band']:.1%}); "
                     f"published count alone {r['published_window_total_mean_abs_error']:.1%}"
                 )

@@ -30,7 +30,7 @@ def summary_markdown(
     """Headline and what changed first; then the gate, rows per table and the sources (new files
     listed with sha256, unchanged ones counted per source)."""
     from flows.lineage.changes import CHANGES_MD
-    from flows.s6_report.headline import headline, nowcast_line
+    from flows.s6_report.headline import headline, nowcast_line, nowcast_scores_markdown
 
     meta = json.loads((snapshot / METADATA).read_text())
     figures = headline(snapshot)
@@ -44,6 +44,8 @@ def summary_markdown(
         lines.append(f"- {year}: {named:,} named" + (f" ({state})" if state else ""))
     if nowcast := nowcast_line(figures):
         lines.append(f"- latest week with a nowcast, {nowcast}")
+    if scores := nowcast_scores_markdown(figures):
+        lines += ["", "## Nowcast back-test", "", *scores]
     if "backfill" in meta:
         b = meta["backfill"]
         lines += ["", f"Backfill {b['start']}..{b['end']}: weeks {b['weeks'][0]}..{b['weeks'][1]}"]

@@ -195,6 +195,7 @@ SCORE_COLUMNS = (
     "window_total_mean_abs_error",
     "window_total_bias",
     "week_mean_abs_error",
+    "week_bias",
     "band_coverage",
     "share_below_band",
     "share_above_band",

@@ -49,16 +49,17 @@ def headline(snapshot: Path) -> dict:
             """
         ).fetchall()
         tables = {name for (name,) in con.execute("show tables").fetchall()}
-        scores = (
+        bands = (
             con.execute(
                 """
-                select cutoffs, window_total_mean_abs_error, window_total_bias, band_coverage
-                from fct_nowcast_scores where lag_band = '5-25'
+                select * from fct_nowcast_scores order by lag_from, lag_to desc
                 """
-            ).fetchall()
+            )
             if "fct_nowcast_scores" in tables
-            else []
+            else None
         )
+        names = [d[0] for d in bands.description] if bands else []
+        bands = [dict(zip(names, row, strict=True)) for row in bands.fetchall()] if bands else []
     finally:
         con.close()
     return {
@@ -82,8 +83,15 @@ def headline(snapshot: Path) -> dict:
             else None
         ),
         "nowcast_scores": (
-            dict(zip(("cutoffs", "mean_abs_error", "bias", "coverage"), scores[0], strict=True))
-            if scores
+            {
+                "cutoffs": bands[0]["cutoffs"],
+                "mean_abs_error": bands[0]["window_total_mean_abs_error"],
+                "bias": bands[0]["window_total_bias"],
+                "coverage": bands[0]["band_coverage"],
+                "excluded_lags": bands[0]["excluded_lags"],
+                "by_lag_band": bands,
+            }
+            if bands
             else None
         ),
     }
@@ -108,3 +116,30 @@ def nowcast_line(figures: dict) -> str | None:
             f"{scores['coverage']:.0%} of weeks"
         )
     return line
+
+
+def nowcast_scores_markdown(figures: dict) -> list[str]:
+    """The back-test by lag band as a Markdown table (fct_nowcast_scores), with what it leaves
+    out; nothing when the snapshot has no scores."""
+    scores = figures.get("nowcast_scores")
+    if not scores:
+        return []
+    lines = [
+        "Each past cut-off's nowcast against the count at its target vintage (the first at least "
+        "26 weeks later); window total = the sum of the band's weeks at one cut-off.",
+        "",
+        "| lags (weeks) | cut-offs | weeks | total: mean abs. error | total: bias "
+        "| per week: mean abs. error | per week: bias | band held | below | above "
+        "| published count alone: total error |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in scores["by_lag_band"]:
+        lines.append(
+            f"| {r['lag_band']} | {r['cutoffs']} | {r['weeks']} "
+            f"| {r['window_total_mean_abs_error']:.1%} | {r['window_total_bias']:+.1%} "
+            f"| {r['week_mean_abs_error']:.1%} | {r['week_bias']:+.1%} "
+            f"| {r['band_coverage']:.1%} | {r['share_below_band']:.1%} "
+            f"| {r['share_above_band']:.1%} | {r['published_window_total_mean_abs_error']:.1%} |"
+        )
+    lines += ["", f"Not scored: {scores['excluded_lags']}."]
+    return lines

@@ -300,6 +300,16 @@ def test_run_summary_shows_the_latest_nowcast_week_with_its_band(published):
     assert "first vintage at least 26 weeks after 2026-01-30" in line
     scores = backtest_scores(_table(snapshot, "fct_nowcast_scores"))
     assert f"band held {scores['band_coverage']:.0%} of weeks" in line
+    # and the back-test by lag band, with what it leaves out
+    assert "## Nowcast back-test" in text
+    for band, r in [("5-25", scores), *scores["by_lag_band"].items()]:
+        row = (
+            f"| {band} | {r['cutoffs']} | {r['weeks']} | {r['window_total_mean_abs_error']:.1%} "
+            f"| {r['window_total_bias']:+.1%} | {r['week_mean_abs_error']:.1%} "
+            f"| {r['week_bias']:+.1%} | {r['band_coverage']:.1%} |"
+        )
+        assert row in text, row
+    assert "Not scored: lags 0-4 (no nowcast: too few names out)" in text
 
 
 def test_batches_of_old_names_are_published_and_shown(published):
