@@ -164,6 +164,14 @@ REVIEWED = {
     " as typed, escaped literals (sql_literal)",
     ("flows/lineage/capture.py", "union"): "the per-model selects built just above (each run"
     " once on its own first), names quoted()",
+    ("flows/s4_gate/quarantine.py", "THREADS"): "a numeric module constant",
+    ("flows/s4_gate/quarantine.py", "query"): "Rows._select: quoted() names, SCHEMA's types and"
+    " ? placeholders (the paths, the source and the limit go in as parameters)",
+    ("flows/s4_gate/quarantine.py", "expression"): "Rows.json/table: quoted() names, an int width"
+    " and the cells' SQL below",
+    ("flows/s4_gate/quarantine.py", "widest"): "max(length()) of each cell's SQL (below)",
+    ("flows/s4_gate/quarantine.py", "cell"): "the SQL of each printed cell: ROW_COLUMNS in"
+    " flows/cli/app.py (code)",
     ("flows/s4_gate/failures.py", "query"): "a failed check's own select (suites.failing_query:"
     " a suite's SQL, or built from its columns with quoted names)",
     ("flows/warehouse/raw_tables.py", "ORIGIN"): "a module constant column name",
