@@ -417,6 +417,9 @@ def report(
         key = f"{REPORTS}/{name}"
         push_outputs(work, [key])
         console.print(f"  uploaded to {work.remote.uri(key)}/")
+        # one self-contained page (charts inline): a presigned link opens it in any browser
+        link = work.remote.presigned(f"{key}/{REPORT_HTML}")
+        console.print(f"  link (valid 7 days): {link}", soft_wrap=True)  # never cut
     console.print(f"  the nightly run's copy is in {store.storage.uri(f'snapshots/{name}/report')}")
 
 
@@ -519,8 +522,14 @@ def docs(
     from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
     from urllib.parse import urlparse
 
+    from flows.warehouse.layout import DOCS
+    from flows.warehouse.working_copy import pull_prefix, working_copy
+
     settings = load_settings(warehouse=warehouse)
-    folder = _store(warehouse).docs_root()
+    store = working_copy(_store(warehouse, object_storage=True))
+    if store.remote is not None:
+        pull_prefix(store, DOCS)  # on object storage: served from this host's working copy
+    folder = store.docs_root()
     if not folder.is_dir():
         raise TollError(f"no Data Docs in {folder}: a run's gate writes them (`toll run`)")
     url = urlparse(settings.docs_url)

@@ -162,3 +162,25 @@ def completion_message(snapshot: Path) -> str:
         f"tables; gate passed: {gate.get('expectations', 0)} expectations, "
         f"{gate.get('failed_warnings', 0)} warning(s)"
     )
+
+
+REPORT_KEY = "toll-report"
+
+
+def report_link_artifact(warehouse, snapshot_id: str) -> str | None:
+    """On object storage: a link artifact to the snapshot's HTML report on the bucket, presigned
+    (one self-contained page: the charts are inline) so a browser opens it without credentials
+    for 7 days. Returns the URL (None on a local warehouse)."""
+    from flows.s6_report import REPORT_DIR, REPORT_HTML
+
+    if warehouse.remote is None:
+        return None
+    key = f"snapshots/{snapshot_id}/{REPORT_DIR}/{REPORT_HTML}"
+    url = warehouse.remote.presigned(key)
+    create_link_artifact(
+        link=url,
+        link_text=f"HTML report of snapshot {snapshot_id} (link valid 7 days)",
+        key=REPORT_KEY,
+        description=f"{warehouse.remote.uri(key)}; `toll report` makes a new link",
+    )
+    return url

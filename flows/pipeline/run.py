@@ -34,7 +34,11 @@ from flows.errors import (
     write_fault,
 )
 from flows.lineage.changes import changes_artifact
-from flows.ops.run_artifacts import completion_message, publish_run_artifacts
+from flows.ops.run_artifacts import (
+    completion_message,
+    publish_run_artifacts,
+    report_link_artifact,
+)
 from flows.pipeline.tasks import build_task, fetch_task, publish_task, report_task, validate_task
 from flows.s1_sources.catalogue import Source, load_catalogue
 from flows.s3_build.models import Model
@@ -324,6 +328,7 @@ def _run(settings: Settings, run_date: date, plan: RunPlan) -> State:
         docs=run_docs(warehouse, run_id),
         docs_url=settings.docs_url,
     )
+    report_link_artifact(warehouse, snapshot.name)
     changes_artifact(snapshot)
     message = completion_message(snapshot)
     weeks = None

@@ -60,9 +60,8 @@ class Warehouse:
                 # the other commands still open local paths: refuse rather than create a local
                 # folder named "s3:" or read a stale mirror
                 raise TollError(
-                    f"warehouse {url}: this command needs a local folder; on object storage "
-                    "every command but `toll docs` works (see README, 'Warehouse on object "
-                    "storage')"
+                    f"warehouse {url}: this command needs a local folder (every `toll` command "
+                    "works on object storage: see README, 'Warehouse on object storage')"
                 )
             return cls(S3Storage(url))
         folder = Path(folder)

@@ -161,6 +161,7 @@ def disk_full(exc: BaseException) -> bool:
 POINTER_SUFFIX = ".json"  # the pointer `current` is the small object `current.json`
 # AWS answers 409 when two conditional writes on one key overlap: retry, then let 412 decide.
 CONFLICT_RETRIES = 5
+PRESIGNED_SECONDS = 7 * 24 * 3600  # the longest a SigV4 presigned URL may live
 
 
 def is_s3_url(where: object) -> bool:
@@ -329,6 +330,15 @@ class S3Storage:
         except Exception as exc:  # BotoCoreError from the paginator
             raise self._fail("list", prefix or "/", exc) from None
         return keys
+
+    def presigned(self, key: str, seconds: int = PRESIGNED_SECONDS) -> str:
+        """A URL that GETs `key` without credentials for `seconds`, for a browser (the Prefect
+        UI's links); it names the endpoint this host uses, which the browser must reach."""
+        return self.client.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": self.bucket, "Key": self.object_key(key)},
+            ExpiresIn=seconds,
+        )
 
     def has_objects(self) -> bool:
         """Whether anything is stored under the warehouse prefix (a missing bucket is an error)."""

@@ -52,19 +52,30 @@ def test_snapshots_json_is_typed(demo_baseline):
     assert snapshot["run"].startswith("nightly-")
 
 
+NO_AWS = {
+    "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+    "AWS_ACCESS_KEY_ID": "",
+    "AWS_SECRET_ACCESS_KEY": "",
+    "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+    "AWS_CONFIG_FILE": "/nonexistent",
+    "AWS_MAX_ATTEMPTS": "1",
+}
+
+
 def test_a_bad_setting_is_one_line_naming_it(tmp_path, monkeypatch):
     import subprocess
     import sys
 
     for variable, value, command, named in (
         ("TOLL_HTTP_RETRIES", "0", "quarantine", "http_retries"),
-        # `docs` serves a local folder only: refused before any request is sent
-        ("TOLL_WAREHOUSE", "s3://bucket/prefix", "docs", "this command needs a local folder"),
+        # no credentials for the bucket: one line naming the warehouse, never a folder "s3:"
+        ("TOLL_WAREHOUSE", "s3://bucket/prefix", "docs", "warehouse s3://bucket/prefix: cannot"),
     ):
         done = subprocess.run(
             [sys.executable, "-m", "flows.cli.app", command],
             cwd=tmp_path,
-            env={**__import__("os").environ, variable: value},
+            # no AWS credentials and a closed loopback port: nothing can leave this machine
+            env={**__import__("os").environ, variable: value, **NO_AWS},
             capture_output=True,
             text=True,
             timeout=120,

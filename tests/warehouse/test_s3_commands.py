@@ -1,7 +1,7 @@
 """`toll snapshots` and `toll rollback` on a warehouse at s3://..., against moto on loopback.
 
 The endpoint and credentials come from the standard AWS variables (the fixture sets them), as a
-team would set them. `toll docs` refuses an s3:// warehouse with one line.
+team would set them. An empty prefix is one line for every reading command.
 """
 
 from __future__ import annotations
@@ -93,8 +93,7 @@ def test_other_commands_and_empty_prefixes_are_one_line(s3_warehouse_url, tmp_pa
     for command in (["quarantine"], ["report"], ["validate"], ["cite"], ["docs"]):
         code, out = _toll(*command, cwd=tmp_path, TOLL_WAREHOUSE=s3_warehouse_url)
         assert code == 1, (command, out)
-        expected = {"docs": "every command but `toll docs` works"}
-        assert expected.get(command[0], "nothing is stored under that prefix") in out, out
+        assert "nothing is stored under that prefix" in out, out
         assert "Traceback" not in out and len(out.strip().splitlines()) == 1, out
     missing = s3_warehouse_url.replace("s3://", "s3://no-such-bucket-")
     code, out = _toll("snapshots", cwd=tmp_path, TOLL_WAREHOUSE=missing)

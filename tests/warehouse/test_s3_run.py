@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from helpers.moto_s3 import CREDENTIALS, new_bucket
 
@@ -85,6 +87,22 @@ def test_a_demo_run_publishes_to_s3_as_a_local_run_does(s3_published, monkeypatc
     # the sweeper took the dead run's prefix only
     assert not fresh.list(f"snapshots/{dead}") and fresh.list(f"snapshots/{live}")
 
+    # the run's report is linked by a presigned URL: a browser opens it without credentials
+    from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["toll-report"]))
+        )
+    bucket_name = url.removeprefix("s3://").split("/")[0]
+    data = next(a.data for a in found if bucket_name in a.data)
+    link = re.search(r"\((http[^)]+)\)", data).group(1)  # a link artifact: [text](url)
+    page = httpx.get(link, timeout=30)  # the loopback moto server, no AWS credentials sent
+    assert page.status_code == 200
+    assert page.content == fresh.read_bytes(f"snapshots/{name}/report/report.html")
+    assert b"data:image/png;base64," in page.content  # one page: the charts are inline
+
     # another host, nothing shared but the bucket: pulls, finds nothing changed, the snapshot
     # stands and no object is written again
     monkeypatch.setenv("XDG_CACHE_HOME", str(hosts / "host-b"))
@@ -120,6 +138,13 @@ def test_reading_commands_on_s3(s3_published, tmp_path) -> None:
     code, out = _toll("report", cwd=tmp_path, **env)
     assert code == 0 and f"{url}/reports/{name}/" in out, out
     assert bucket.exists(f"reports/{name}/report.html")
+    link = out.split("link (valid 7 days): ", 1)[1].split()[0]
+    assert httpx.get(link, timeout=30).content == bucket.read_bytes(f"reports/{name}/report.html")
+
+    # `toll docs` serves the bucket's Data Docs from this host's working copy
+    assert _served_docs(env, tmp_path, f"validate-{name}/index.html") == bucket.read_bytes(
+        f"docs/validate-{name}/index.html"
+    )
 
     code, out = _toll("cite", cwd=tmp_path, **env)
     assert code == 0, out
@@ -143,6 +168,36 @@ def test_reading_commands_on_s3(s3_published, tmp_path) -> None:
     assert code == 0, out
     assert [(r["source"], r["row"]) for r in json.loads(out)] == [("official_claims", 7)]
     assert not (tmp_path / "s3:").exists()
+
+
+def _served_docs(env: dict, cwd: Path, page: str) -> bytes:
+    """Start `toll docs` on a free loopback port, GET `page`, stop it."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-c", "from flows.cli.app import main; main()", "docs", "--port", str(port)],
+        cwd=cwd,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(120):  # bounded: at most 60 s for the server to start
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/{page}", timeout=5).content
+            except httpx.TransportError:
+                time.sleep(0.5)
+        raise AssertionError("toll docs did not answer within 60 s")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def test_a_backfill_on_s3_republishes_from_another_host(s3_published, monkeypatch) -> None:
