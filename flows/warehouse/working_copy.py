@@ -236,13 +236,16 @@ def pull_prefix(local: Warehouse, prefix: str) -> list[str]:
     listed = remote.listed(prefix)
     missing = [k for k in sorted(listed) if not local.path(k).exists()]
     _each(lambda key: write_atomic(local.path(key), remote.read_bytes(key), sync=False), missing)
+    top = local.path(prefix)
     folders: dict[Path, float] = {}
     for key in missing:
         os.utime(local.path(key), (listed[key], listed[key]))
         folder = local.path(key).parent
-        folders[folder] = max(folders.get(folder, 0.0), listed[key])
-    for folder, when in folders.items():
-        os.utime(folder, (when, when))
+        while folder != top and top in folder.parents:  # quarantine/<run>/gate-failures/x
+            folders[folder] = max(folders.get(folder, 0.0), listed[key])
+            folder = folder.parent
+    for folder, when in sorted(folders.items(), key=lambda item: -len(item[0].parts)):
+        os.utime(folder, (when, when))  # deepest first: setting a child's time leaves its parent's
     return sorted(listed)
 
 

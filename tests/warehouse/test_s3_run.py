@@ -167,6 +167,8 @@ def test_reading_commands_on_s3(s3_published, tmp_path) -> None:
     code, out = _toll("quarantine", "--json", cwd=tmp_path, **env)
     assert code == 0, out
     assert [(r["source"], r["row"]) for r in json.loads(out)] == [("official_claims", 7)]
+    code, out = _toll("quarantine", "--runs", cwd=tmp_path, **env)
+    assert code == 0 and out.split()[-1] == "nightly-2026-12-04-010203", out  # newest last
     assert not (tmp_path / "s3:").exists()
 
 
