@@ -12,6 +12,10 @@ from pathlib import Path
 class TollError(Exception):
     """Base of every error toll reports to the user without a traceback."""
 
+    # one line by default: a newline in it came from data (a path, a quoted value); errors that
+    # list things one per line (a failed gate, a subprocess's output) say so
+    multiline = False
+
     def __reduce__(self):
         # subclasses take other arguments than their message: rebuild without calling
         # __init__, so errors survive the trip back from a worker process
@@ -63,6 +67,7 @@ class SourceFormatError(TollError):
 
 
 class GateFailed(TollError):
+    multiline = True
     # The name of the Failed state a run ends in when its gate fails: the UI shows it, and
     # alerts and `toll history` recognise a gate failure by it (never by the message text).
     STATE = "GateFailed"
@@ -171,3 +176,15 @@ def write_fault(
         f"{reason} {where}{free}: the run stopped; {outcome}; "
         f"{'free space' if full else 'make it writable'} in {warehouse} and run again"
     )
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(exc: TollError) -> str:
+    """The message with control characters from data escaped (`\\x1e`), so that one line
+    stays one line on a terminal; newlines too, unless the error lists things line by line."""
+    text = str(exc)
+    if not exc.multiline:
+        text = text.replace("\n", "\\n")
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode(), text)

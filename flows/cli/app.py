@@ -19,7 +19,13 @@ from rich.table import Table
 from rich.text import Text
 
 from flows.config import load_settings
-from flows.errors import PROGRESS_LOGGER, HideTollErrorTracebacks, TollError, refused_write
+from flows.errors import (
+    PROGRESS_LOGGER,
+    HideTollErrorTracebacks,
+    TollError,
+    printable,
+    refused_write,
+)
 from flows.warehouse.layout import Warehouse as Store
 
 # errno values of a folder that cannot be written: read-only, no permission, full disk, quota
@@ -782,7 +788,7 @@ def _check_quarantine_query(store: Store, run: str | None, source: str | None) -
 
 def _print_error(exc: TollError) -> None:
     # Unwrapped (URLs stay whole) and not read as rich markup ("['total']" is not a style).
-    err.print(f"toll: {exc}", style="red", soft_wrap=True)
+    err.print(f"toll: {printable(exc)}", style="red", soft_wrap=True)
 
 
 server_app = typer.Typer(help="A local Prefect server and toll's deployments.")

@@ -47,7 +47,11 @@ def deploy(pool_limit: int = 1, webhook: str | None = None) -> list[str]:
     for step in steps:
         done = subprocess.run(step, cwd=REPO, env=env, capture_output=True, text=True)
         if done.returncode != 0:
-            raise TollError(f"`prefect {' '.join(step[3:])}` failed:\n{done.stdout}\n{done.stderr}")
+            error = TollError(
+                f"`prefect {' '.join(step[3:])}` failed:\n{done.stdout}\n{done.stderr}"
+            )
+            error.multiline = True  # the subprocess's own output, as it printed it
+            raise error
     from flows.ops.automations import ensure_automations
 
     try:
