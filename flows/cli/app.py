@@ -303,7 +303,12 @@ def backfill(
 
 @app.command()
 def history(
-    limit: Annotated[int, typer.Option(min=1, max=1000, help="How many runs, newest first.")] = 20,
+    limit: Annotated[
+        int,
+        typer.Option(
+            min=1, max=200, help="How many runs, newest first (the API gives 200 at most)."
+        ),
+    ] = 20,
     as_json: AsJson = False,
 ) -> None:
     """Recent nightly and backfill runs from the Prefect API: state, duration, rows, gate."""

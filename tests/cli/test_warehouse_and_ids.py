@@ -68,7 +68,8 @@ def test_an_unknown_quarantine_run_or_source_is_an_error_naming_the_known(wareho
 def test_out_of_range_numbers_are_usage_errors(warehouse):
     where = ["--warehouse", str(warehouse)]
     for args in (["docs", "--port", "70000", *where], ["docs", "--port", "0", *where],
-                 ["history", "--limit", "0"], ["quarantine", "--limit", "-1", *where]):  # fmt: skip
+                 ["history", "--limit", "0"], ["history", "--limit", "201"],
+                 ["quarantine", "--limit", "-1", *where]):  # fmt: skip
         code, output = toll(*args)
         assert code == 2, (args, output)
         assert "Traceback" not in output and "Invalid value" in output, (args, output)
