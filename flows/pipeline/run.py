@@ -226,7 +226,7 @@ def _run(settings: Settings, run_date: date, plan: RunPlan) -> State:
     # the lock is this host's (its working copy); on a bucket the If-Match swap is the backstop
     with warehouse_lock(warehouse):
         if warehouse.remote is not None:
-            pull(warehouse)
+            pull(warehouse, locked=True)
             longest = timedelta(hours=settings.longest_run_hours)
             for name in sweep_unfinished(remote_of(warehouse), longest):
                 logger.warning("deleted unfinished snapshot prefix %s, left by a dead run", name)

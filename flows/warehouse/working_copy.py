@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -78,11 +79,12 @@ def object_key(sha256: str) -> str:
     return f"{OBJECTS}/{sha256}"
 
 
-def pull(local: Warehouse) -> str | None:
+def pull(local: Warehouse, locked: bool = False) -> str | None:
     """Bring this host's working copy up to the bucket's state; returns the current snapshot id.
 
     The pointer is read first: a publish later in this run swaps it only if it still holds this
-    value (`If-Match` on the ETag read here)."""
+    value (`If-Match` on the ETag read here). `locked`: the caller holds this host's lock on the
+    working copy (a run does)."""
     remote = local.remote
     assert remote is not None
     local.ensure()
@@ -92,6 +94,7 @@ def pull(local: Warehouse) -> str | None:
     except FileNotFoundError:
         local.path(PIN).unlink(missing_ok=True)
     _pull_raw(local, remote)
+    drop_unpublished(local, locked)
     if pointer is None:
         local.path(CURRENT).unlink(missing_ok=True)
         return None
@@ -101,6 +104,37 @@ def pull(local: Warehouse) -> str | None:
     if (local.storage.read_pointer(CURRENT) or (None,))[0] != pointer[0]:
         local.storage.swap_pointer(CURRENT, pointer[1])
     return pointer[0]
+
+
+def drop_unpublished(local: Warehouse, locked: bool = False) -> list[str]:
+    """Delete snapshots in the working copy that the bucket does not hold (a run killed between
+    its local rename and its upload): readers of the working copy, such as `validate`'s search
+    for the snapshot before, must see the bucket's snapshots only. Returns their ids.
+
+    Only under this host's lock: a run on this host may be between its rename and its upload.
+    Without it (`locked` False) the lock is tried, and nothing is dropped while a run holds it."""
+    from flows.warehouse.lock import WarehouseBusy, warehouse_lock
+
+    if not locked:
+        try:
+            with warehouse_lock(local):
+                return drop_unpublished(local, locked=True)
+        except WarehouseBusy:
+            return []
+    from flows.warehouse.snapshots import SNAPSHOT_ID
+
+    remote = local.remote
+    assert remote is not None
+    root = local.snapshots_folder()
+    if not root.is_dir():
+        return []
+    held = {key.split("/")[1] for key in remote.list(SNAPSHOTS)}
+    dropped = [
+        p.name for p in sorted(root.iterdir()) if SNAPSHOT_ID.match(p.name) and p.name not in held
+    ]
+    for name in dropped:
+        shutil.rmtree(root / name, ignore_errors=True)
+    return dropped
 
 
 def _pull_raw(local: Warehouse, remote: S3Storage) -> None:
@@ -262,6 +296,7 @@ def reading_copy(warehouse: Warehouse, snapshot_id: str, validating: bool = Fals
     local_copy(warehouse, snapshot_id)
     if validating:
         _pull_raw(local, warehouse.storage)
+        drop_unpublished(local)
         if (before := previous(warehouse, before=snapshot_id)) is not None:
             local_copy(warehouse, before)
     return local

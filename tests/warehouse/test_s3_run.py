@@ -18,6 +18,7 @@ import pytest
 from helpers.moto_s3 import CREDENTIALS, new_bucket
 
 from flows.warehouse.layout import Warehouse
+from flows.warehouse.lock import warehouse_lock
 from flows.warehouse.storage import LocalStorage, PointerMoved, S3Storage
 from flows.warehouse.working_copy import OBJECTS, publish_remote, pull, working_copy
 
@@ -253,8 +254,14 @@ def test_a_pointer_moved_by_another_host_fails_the_slower_publish_cleanly(
         "snapshots/20261201T000000Z/_snapshot.json",
         "snapshots/20261201T000000Z/a.parquet",
     ]
-    # the slower host pulls again: its working copy now names the winner
+    # the slower host pulls again: its working copy now names the winner, and holds no
+    # snapshot the bucket does not (as after a kill between its local rename and its upload)
+    assert second.snapshot_folder("20261201T000001Z").is_dir()
+    with warehouse_lock(second):  # a run on that host, between its rename and its upload
+        assert pull(second) == "20261201T000000Z"
+    assert second.snapshot_folder("20261201T000001Z").is_dir()  # left to that run
     assert pull(second) == "20261201T000000Z"
+    assert not second.snapshot_folder("20261201T000001Z").exists()
     assert (second.current_folder() / "a.parquet").read_bytes() == b"PAR1 20261201T000000Z"
 
 
