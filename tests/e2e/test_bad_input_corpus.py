@@ -12,7 +12,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from helpers.bad_input_corpus import CASES, Case
+from helpers.bad_input_corpus import CASES, FAULTS, Case, Fault, World
+from helpers.cli_testing import can_mount
 from helpers.toll_testing import REPO, assert_intact, copy_warehouse, fingerprint, published_ids
 
 from flows.config import load_settings
@@ -61,11 +62,22 @@ def test_corpus_covers_every_kind_of_source_and_enough_cases() -> None:
         assert _broken(case) != SAMPLE[case.file], case.name
 
 
-def test_readme_table_lists_every_case_with_its_behaviour() -> None:
+def _readme_tables() -> list[dict[str, str]]:
+    """The "Bad inputs" section's tables: {first cell: row}, headers left out."""
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Bad inputs", 1)[1].split("\n## ", 1)[0]
-    rows = [line for line in section.splitlines() if line.startswith("| ")][1:]  # no header
-    listed = {r.split("|")[1].strip(): r for r in rows}
+    tables, rows = [], []
+    for line in [*section.splitlines(), ""]:
+        if line.startswith("|"):
+            rows.append(line)
+        elif rows:
+            tables.append({r.split("|")[1].strip(): r for r in rows[2:]})
+            rows = []
+    return tables
+
+
+def test_readme_table_lists_every_case_with_its_behaviour() -> None:
+    listed = _readme_tables()[0]
     assert sorted(listed) == sorted(c.name for c in CASES)
     for case in CASES:
         assert f"| {case.outcome}" in listed[case.name], case.name
@@ -159,3 +171,42 @@ def test_case_in_a_nightly_run(case: Case, demo_baseline, tmp_path) -> None:
     assert any(all(f in text for f in case.expect) for text in explained), explained
     # nothing dropped silently: every record is parsed or quarantined
     assert entry.rows + entry.rejected == _records(case, content)
+
+
+def test_readme_lists_every_fault_with_its_behaviour() -> None:
+    assert len(FAULTS) >= 8
+    listed = _readme_tables()[1]
+    assert sorted(listed) == sorted(f.name for f in FAULTS)
+    for fault in FAULTS:
+        word = "refused" if fault.exit else "handled"
+        assert f"| {word} |" in listed[fault.name], fault.name
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f.name)
+def test_fault(fault: Fault, demo_baseline, tmp_path) -> None:
+    """One clear line and exit 1 (or handled, exit 0), never a traceback, nothing left over,
+    the published snapshot byte-identical."""
+    from flows.warehouse.recovery import leftovers
+
+    if fault.needs_root and not can_mount():
+        pytest.skip("needs root: a read-only bind mount or a small tmpfs")
+    sources, baseline = demo_baseline
+    warehouse = copy_warehouse(baseline, tmp_path / "warehouse")
+    copied = tmp_path / "sources"
+    shutil.copytree(sources, copied)
+    before = fingerprint(warehouse)
+    world = World(warehouse, copied, tmp_path, before["snapshot"])
+
+    code, output = fault.run(world)
+    assert code == fault.exit, output
+    assert "Traceback" not in output, output
+    if fault.exit:
+        last = output.strip().splitlines()[-1]
+        assert last.startswith("toll: "), output
+    for fragment in fault.expect:
+        assert fragment in output, (fragment, output)
+    assert "SECRET-FIRST-LINE" not in output  # a refused link's target is never quoted
+    assert "❌" not in output
+    assert_intact(warehouse, before)
+    assert leftovers(warehouse) == []

@@ -16,6 +16,7 @@ import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 MEDIAZONA = "mediazona/last_data.csv"
 WEEKLY = "economist/meduza_2026_weekly.csv"
@@ -288,3 +289,135 @@ CASES: list[Case] = [
 ]  # fmt: skip
 
 CASES_BY_NAME = {case.name: case for case in CASES}
+
+
+# --- faults: what the operator runs into besides a bad file (an odd argument, a warehouse that
+# is not there or cannot be written, a full disk, a killed run's leftovers, hostile text in a
+# file, a link leaving the source folder). Each runs the CLI in-process on a copy of a
+# published demo warehouse; the README lists them in the "Bad inputs" section's second table.
+
+
+@dataclass(frozen=True)
+class World:
+    warehouse: Path  # a copy of a published demo warehouse
+    sources: Path  # a copy of its sample sources
+    tmp: Path
+    snapshot: str  # its current snapshot id
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    what: str  # the fault, for the README
+    run: Callable[[World], tuple[int | None, str]]  # what the operator runs: (exit, output)
+    exit: int  # 1: refused with one line; 0: handled (the leftovers are swept)
+    expect: tuple[str, ...]  # fragments of what the operator is told
+    needs_root: bool = False  # a read-only bind mount or a small tmpfs
+
+
+def _cli(*args: str, **env: str) -> tuple[int | None, str]:
+    from helpers.cli_testing import toll
+
+    return toll(*args, env={"TOLL_VERIFY_CHECKSUMS": "false", **env})
+
+
+def _run(world: World, *extra: str, sources: Path | None = None) -> tuple[int | None, str]:
+    where = ["--warehouse", str(world.warehouse), "--source-dir", str(sources or world.sources)]
+    return _cli("run", *where, *extra)
+
+
+def _read_only_run(world: World) -> tuple[int | None, str]:
+    from helpers.cli_testing import read_only
+
+    with read_only(world.warehouse) as view:
+        return _cli(
+            "run", "--rebuild", "--warehouse", str(view), "--source-dir", str(world.sources)
+        )
+
+
+def _full_disk_run(world: World) -> tuple[int | None, str]:
+    import shutil
+
+    from helpers.cli_testing import small_disk
+
+    with small_disk(world.tmp / "disk", "64m") as disk:
+        warehouse = disk / "warehouse"
+        shutil.copytree(world.warehouse, warehouse, symlinks=True)
+        with open(disk / "ballast", "wb") as ballast:  # 64 KB left: stops in the fetch
+            left = shutil.disk_usage(disk).free - (64 << 10)
+            while left > 0:
+                ballast.write(b"\0" * min(left, 1 << 20))
+                left -= 1 << 20
+        code, output = _cli("run", "--rebuild", "--warehouse", str(warehouse),
+                            "--source-dir", str(world.sources))  # fmt: skip
+        from flows.warehouse.recovery import leftovers
+
+        assert leftovers(warehouse) == [], leftovers(warehouse)
+        assert (warehouse / "current").resolve().name == world.snapshot
+        return code, output
+
+
+def _killed_run_leftovers(world: World) -> tuple[int | None, str]:
+    work = world.warehouse / "work"
+    work.mkdir(exist_ok=True)
+    for name in ("build-20260101T000000000000Z.duckdb", "build-20260101T000000000000Z.duckdb.wal"):
+        (work / name).write_bytes(b"\0" * 4096)
+    (world.warehouse / "snapshots" / ".tmp-20260101T000000000000Z").mkdir()
+    (world.warehouse / ".current.tmp-4242").write_bytes(b"")
+    return _run(world)
+
+
+def _hostile_header(world: World) -> tuple[int | None, str]:
+    daily = world.sources / MEDIAZONA
+    header, rest = daily.read_bytes().split(b"\n", 1)
+    daily.write_bytes(header.replace(b",", b";") + b":x: [red]boom[/red]\n" + rest)
+    return _run(world)
+
+
+def _symlink_out(world: World) -> tuple[int | None, str]:
+    outside = world.tmp / "outside.csv"
+    outside.write_text("SECRET-FIRST-LINE\n")
+    daily = world.sources / MEDIAZONA
+    daily.unlink()
+    daily.symlink_to(outside)
+    return _run(world)
+
+
+FAULTS: list[Fault] = [
+    Fault("validate ..", "`toll validate ..` (a path, not a snapshot id)",
+          lambda w: _cli("validate", "..", "--warehouse", str(w.warehouse)),
+          1, ("no published snapshot '..' in", "`toll snapshots` lists them all")),
+    Fault("snapshot id typo", "`toll cite` with the current id's last digit dropped",
+          lambda w: _cli("cite", w.snapshot[:-2] + "Z", "--warehouse", str(w.warehouse)),
+          1, ("no published snapshot", "(latest: ")),
+    Fault("unknown quarantine run", "`toll quarantine nightly-2099-01-01-000000`",
+          lambda w: _cli("quarantine", "nightly-2099-01-01-000000", "--warehouse",
+                         str(w.warehouse)),
+          1, ("no run 'nightly-2099-01-01-000000'", "toll quarantine --runs")),
+    Fault("warehouse is a file", "TOLL_WAREHOUSE names a regular file",
+          lambda w: _cli("snapshots", TOLL_WAREHOUSE=str(w.sources / MEDIAZONA)),
+          1, ("is a file, not a folder",)),
+    Fault("missing warehouse", "`--warehouse` names a folder that does not exist",
+          lambda w: _cli("report", "--warehouse", str(w.tmp / "nowhere")),
+          1, ("no warehouse at", "run `toll run` first")),
+    Fault("read-only warehouse", "`toll run --rebuild` on a read-only mount of the warehouse",
+          _read_only_run, 1, ("cannot write to warehouse", "Read-only file system"),
+          needs_root=True),
+    Fault("full disk", "`toll run --rebuild` with 64 KB free on the warehouse's disk",
+          _full_disk_run, 1, ("no space left on device writing", "MB free",
+                              "nothing was published, snapshot", "free space in"),
+          needs_root=True),
+    Fault("leftovers after kill", "a killed run's scratch database + WAL, staging snapshot and "
+          "`.current.tmp-*`; then a run that finds nothing new",
+          _killed_run_leftovers, 0, ("removed", "left by an interrupted run", "stands")),
+    Fault("markup in a bad line", "a header line holding `:x: [red]boom[/red]` (and `;`)",
+          _hostile_header, 1, (":x: [red]boom[/red]",)),
+    Fault("symlink leaving the source folder", "`mediazona/last_data.csv` a link to a file "
+          "outside the source folder", _symlink_out, 1,
+          ("a symbolic link to", "outside the source folder", "refused")),
+    Fault("control character in an argument", "a warehouse path holding `\\x1e`",
+          lambda w: _cli("snapshots", "--warehouse", str(w.tmp / "a\x1eb")),
+          1, ("no warehouse at", "a\\x1eb")),
+]  # fmt: skip
+
+FAULTS_BY_NAME = {fault.name: fault for fault in FAULTS}
