@@ -102,7 +102,7 @@ def test_case_at_the_parser(case: Case) -> None:
         for fragment in case.expect:
             assert fragment in rejected["reason"][0]
     else:
-        assert parsed.rejected.height == 0, parsed.rejected
+        assert parsed.rejected.height == case.rejected, parsed.rejected
     assert parsed.rows.height + parsed.rejected.height == _records(case, content)
 
 

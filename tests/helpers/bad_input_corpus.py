@@ -46,6 +46,8 @@ class Case:
     row: int | None = None  # the record the quarantine entry must point at
     # "table.column" an accepted case may change (a repaired map adds a polygon, not area)
     may_change: tuple[str, ...] = ()
+    # rows the parser rejects in a case caught later (the gate's quarantine share)
+    rejected: int = 0
 
 
 # --- editing helpers: parse the sample file, change it, write it back in the same format ---
@@ -133,6 +135,45 @@ def _cut_mid_line(content: bytes) -> bytes:
 def _edit_map(edit: Callable[[bytes], bytes]):
     """The staged maps are gzip of the upstream file: edit the GeoJSON inside."""
     return lambda content: gzip.compress(edit(gzip.decompress(content)), mtime=0)
+
+
+def _drop_lines_at_end(count: int):
+    """The file cut cleanly at a line end, `count` records before its end (well formed)."""
+
+    def mutate(content: bytes) -> bytes:
+        lines = content.rstrip(b"\n").split(b"\n")
+        return b"\n".join(lines[:-count]) + b"\n"
+
+    return mutate
+
+
+def _drop_rows(keep: Callable[[int, dict], bool]):
+    """Records for which `keep(position, record)` is false are left out (1-based positions)."""
+
+    def edit(header, body):
+        kept = [r for i, r in enumerate(body, 1) if keep(i, dict(zip(header, r, strict=True)))]
+        return header, kept
+
+    return _edit_csv(edit)
+
+
+def _fewer_names_in_2022(header, body):
+    """A Mediazona vintage whose 2022 days lost 40% of their names (running total kept true)."""
+    total = 0
+    rows = []
+    for day, change, _ in body:
+        count = int(change) * 6 // 10 if day.startswith("2022") else int(change)
+        total += count
+        rows.append([day, str(count), str(total)])
+    return header, rows
+
+
+def _every_tenth_date_unreadable(header, body):
+    i = header.index("date")
+    for position, row in enumerate(body):
+        if position % 10 == 0:
+            row[i] = "/".join(reversed(row[i].split("-")))  # 2022-02-24 -> 24/02/2022
+    return header, body
 
 
 OCCUPIED_LABEL = "Окуповано /// Occupied /// geoJSON.status.occupied"
@@ -286,6 +327,41 @@ CASES: list[Case] = [
          _edit_map(_on_occupied(_bow_tie_in_crimea)),
          "accepted", "-",
          may_change=("fct_territory_snapshots.polygons", "fct_territory_snapshots.file_sha256")),
+    # --- complete but shorter than what the current snapshot was built from (issue 17) ---
+    Case("claims lose their last reports", "official_claims", CLAIMS,
+         "the last 100 daily reports missing (well-formed JSON)",
+         _edit_json(lambda r: r[:-100]),
+         "error", "gate", ("claims_days_kept", "first rows: date=", "before=", "now=None")),
+    Case("claims history shrinks", "official_claims", CLAIMS,
+         "the first 30 daily reports missing: the history starts a month late",
+         _edit_json(lambda r: r[30:]),
+         "error", "gate", ("claims_days_kept", "date=2022-", "now=None")),
+    Case("latest vintage cut early", "mediazona_daily", MEDIAZONA,
+         "the latest file cut cleanly at a line end, 25 days early",
+         _drop_lines_at_end(25),
+         "error", "gate", ("named_vintage_not_earlier", "before_last_named_day=",
+                           "now_last_named_day=")),
+    Case("vintage lowers past weeks", "mediazona_daily", MEDIAZONA,
+         "the latest file with 40% fewer names on every day of 2022",
+         _edit_csv(_fewer_names_in_2022),
+         "error", "gate", ("vintage_does_not_lower_past_weeks", "week_start=2022-",
+                           "before=", "now=")),
+    Case("census loses regions", "census_men", CENSUS, "Moscow Oblast's row missing",
+         _drop_rows(lambda i, r: r["regNameISO"] != "MOS"),
+         "error", "gate", ("census_denominators_kept", "region_code=RU-MOS", "now=None")),
+    Case("region codes lost", "regions", REGIONS, "RU-MOS's row missing from the regions file",
+         _drop_rows(lambda i, r: r["iso_code"] != "RU-MOS"),
+         "error", "gate", ("region_codes_kept", "region_code=RU-MOS", "now=None")),
+    Case("source loses rows", "named_records", RECORDS, "every 20th record missing (5%)",
+         _drop_rows(lambda i, r: i % 20 != 0),
+         "error", "gate", ("rows_not_dropped", "rows_before=300", "rows_now=285")),
+    Case("area series loses days", "territory_area", AREA,
+         "the last 30 days cut at a line end", _drop_lines_at_end(30),
+         "error", "gate", ("area_days_kept", "first rows: date=", "now=None")),
+    Case("quarantine share breached", "territory_area", AREA,
+         "every 10th date written `24/02/2022` (40 of 400 rows)",
+         _edit_csv(_every_tenth_date_unreadable),
+         "error", "gate", ("share_below_threshold", "quarantined_rows=40"), rejected=40),
 ]  # fmt: skip
 
 CASES_BY_NAME = {case.name: case for case in CASES}
