@@ -93,7 +93,11 @@ class HideTollErrorTracebacks(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and isinstance(record.exc_info[1], (TollError, OSError)):
+        error = record.exc_info[1] if record.exc_info else None
+        # DuckDB's full-disk or read-only exceptions too (TransactionException, IOException)
+        if error is not None and (
+            isinstance(error, (TollError, OSError)) or refused_write(error) is not None
+        ):
             record.exc_info = None
             record.exc_text = None
         return True

@@ -120,3 +120,31 @@ def test_a_duckdb_write_failure_is_one_line_from_the_cli(demo_baseline, tmp_path
     assert f"snapshot {before['snapshot']} stays current" in last, last
     assert_intact(warehouse, before)
     assert leftovers(warehouse) == [] and _temporaries(warehouse) == []
+
+
+def test_the_toll_script_on_a_full_disk_prints_no_traceback(demo_baseline, tmp_path):
+    """As an operator sees it: Prefect logs the failed task with its exception; for DuckDB's
+    TransactionException that was a traceback above toll's one line."""
+    import subprocess
+    import sys
+
+    sources, baseline = demo_baseline
+    with small_disk(tmp_path / "disk", f"{_size(baseline) + (8 << 20)}") as disk:
+        warehouse = copy_warehouse(baseline, disk / "warehouse")
+        before = fingerprint(warehouse)
+        _fill(disk, 64 << 10)
+        done = subprocess.run(
+            [sys.executable, "-m", "flows.cli.app", "run", "--rebuild",
+             "--warehouse", str(warehouse), "--source-dir", str(sources)],
+            env={**os.environ, "TOLL_VERIFY_CHECKSUMS": "false"},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )  # fmt: skip
+        output = done.stdout + done.stderr
+        assert done.returncode == 1, output
+        assert "Traceback" not in output, output
+        last = output.strip().splitlines()[-1]
+        assert last.startswith("toll: no space left on device writing "), output
+        assert_intact(warehouse, before)
+        assert _temporaries(warehouse) == []
