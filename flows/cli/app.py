@@ -6,6 +6,7 @@ import errno
 import json
 import logging
 import os
+import shutil
 import sys
 import time
 from dataclasses import asdict
@@ -414,9 +415,12 @@ def report(
     work = reading_copy(store, name)
     snapshot = work.snapshot_folder(name)
     target = out or work.report_folder(name)
+    fresh = out is None and not target.exists()
     try:
         written = write_report(snapshot, target)
     except OSError as exc:
+        if fresh:  # a full disk: no half-written report is left in the warehouse
+            shutil.rmtree(target, ignore_errors=True)
         if out is not None or exc.errno not in UNWRITABLE:
             raise
         raise TollError(

@@ -119,7 +119,7 @@ def run_pipeline(settings: Settings, run_date: date, plan: RunPlan) -> State:
         # traceback); every temporary file was removed on the way out
         if isinstance(exc, TollError):
             raise
-        where = run_warehouse(settings).path(".")
+        where = run_warehouse(settings).root_folder()
         fault = write_fault(exc, where, before, _current_name(settings))
         if fault is None:
             raise

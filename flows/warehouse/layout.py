@@ -65,10 +65,14 @@ class Warehouse:
                 )
             return cls(S3Storage(url))
         folder = Path(folder)
-        if folder.exists() and not folder.is_dir():
+        # the folder, or the nearest part of its path that exists, must be a folder (a path
+        # under a file ended in "Not a directory: .../pinned.json")
+        blocker = next((p for p in (folder, *folder.parents) if p.exists()), None)
+        if blocker is not None and not blocker.is_dir():
+            what = f"warehouse {folder}" if blocker == folder else f"warehouse {folder}: {blocker}"
             raise TollError(
-                f"warehouse {folder} is a file, not a folder: point TOLL_WAREHOUSE (or "
-                "`warehouse` in toll.toml, or --warehouse) at a folder"
+                f"{what} is a file, not a folder: point TOLL_WAREHOUSE (or `warehouse` in "
+                "toll.toml, or --warehouse) at a folder"
             )
         return cls(LocalStorage(folder))
 
@@ -79,6 +83,10 @@ class Warehouse:
 
     def path(self, key: str) -> Path:
         return self.storage.path(key)
+
+    def root_folder(self) -> Path:
+        """The local folder it is in (a working copy's on object storage)."""
+        return self.storage.path(".")
 
     def exists(self) -> bool:
         if isinstance(self.storage, S3Storage):

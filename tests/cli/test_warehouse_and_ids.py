@@ -99,7 +99,11 @@ def test_a_warehouse_that_is_not_a_folder_is_one_line(tmp_path, kind):
         "under a file": tmp_path / "a-file" / "warehouse",
     }[kind]
     (tmp_path / "a-file").write_text("not a warehouse\n")
-    expected = "is a file, not a folder" if kind == "file" else f"no warehouse at {target}"
+    expected = {
+        "file": f"warehouse {target} is a file, not a folder",
+        "missing": f"no warehouse at {target}",
+        "under a file": f"warehouse {target}: {tmp_path / 'a-file'} is a file, not a folder",
+    }[kind]
     for args in READERS:
         for how in ("flag", "variable"):
             if how == "flag":

@@ -148,3 +148,17 @@ def test_the_toll_script_on_a_full_disk_prints_no_traceback(demo_baseline, tmp_p
         assert last.startswith("toll: no space left on device writing "), output
         assert_intact(warehouse, before)
         assert _temporaries(warehouse) == []
+
+
+def test_report_on_a_full_disk_is_one_line_and_leaves_no_half_report(demo_baseline, tmp_path):
+    _, baseline = demo_baseline
+    with small_disk(tmp_path / "disk", f"{_size(baseline) + (8 << 20)}") as disk:
+        warehouse = copy_warehouse(baseline, disk / "warehouse")
+        before = fingerprint(warehouse)
+        _fill(disk, 64 << 10)
+        code, output = toll("report", "--warehouse", str(warehouse))
+        assert code == 1 and "Traceback" not in output, output
+        (line,) = output.strip().splitlines()
+        assert line.startswith("toll: cannot write the report to ") and "No space left" in line
+        assert not (warehouse / "reports" / before["snapshot"]).exists()
+        assert fingerprint(warehouse) == before
