@@ -71,6 +71,13 @@ class Settings(BaseSettings):
     # run's, deleted by the sweeper at the next run's start (a live run never takes this long:
     # the 100x cold run takes 37 s; a real run waits on upstream fetches at most ~1 h).
     longest_run_hours: float = Field(6.0, gt=0)
+    # On object storage, in a deployment's run: a source with more files to fetch than this is
+    # cut into `ingest-part` flow runs of at most this many files, taken by any worker of the
+    # pool (flows/pipeline/spread.py); 0: every file is fetched and parsed by the run itself.
+    ingest_spread_files: int = Field(0, ge=0)
+    # ... and a part not finished this long after it was submitted fails the run (no worker on
+    # the `ingest` queue, say); a part of 40 demo maps takes seconds.
+    ingest_part_timeout_minutes: float = Field(60.0, gt=0)
 
     # Records whose region cannot be mapped: above this share the gate fails.
     max_unmapped_region_share: float = Field(0.05, ge=0, le=1, json_schema_extra=GATE)

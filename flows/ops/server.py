@@ -11,6 +11,10 @@ from flows.errors import TollError
 
 REPO = Path(__file__).resolve().parents[2]
 WORK_POOL = "toll"
+# Queues of the pool: runs that publish wait for each other (one at a time, across every host
+# of the pool); `ingest-part` runs (flows/pipeline/spread.py) run side by side, also while the
+# run that called them holds the publish slot. A pool-wide limit of 1 would deadlock them.
+QUEUES = {"publish": 1, "ingest": None}
 # the prefect of this environment, also when its bin/ is not on PATH
 PREFECT = [sys.executable, "-m", "prefect"]
 
@@ -30,9 +34,10 @@ def start_command(host: str = "127.0.0.1", port: int = 4200) -> list[str]:
     return [*PREFECT, "server", "start", "--host", host, "--port", str(port), "--analytics-off"]
 
 
-def deploy(pool_limit: int = 1, webhook: str | None = None) -> list[str]:
-    """Create the `toll` process work pool (idempotent), deploy every prefect.yaml entry and
-    create the automations (crashed runs marked and alerted); returns the automations' names."""
+def deploy(webhook: str | None = None) -> list[str]:
+    """Create the `toll` process work pool and its queues (idempotent), deploy every
+    prefect.yaml entry and create the automations (crashed runs marked and alerted); returns
+    the automations' names."""
     env = quiet_env()
     if not env.get("PREFECT_API_URL"):
         raise TollError(
@@ -41,17 +46,18 @@ def deploy(pool_limit: int = 1, webhook: str | None = None) -> list[str]:
         )
     steps = [
         [*PREFECT, "work-pool", "create", WORK_POOL, "--type", "process", "--overwrite"],
-        [*PREFECT, "work-pool", "set-concurrency-limit", WORK_POOL, str(pool_limit)],
-        [*PREFECT, "--no-prompt", "deploy", "--all"],
+        # a pool deployed by an earlier toll had a limit of 1: it now lives on the queue
+        [*PREFECT, "work-pool", "clear-concurrency-limit", WORK_POOL],
     ]
     for step in steps:
-        done = subprocess.run(step, cwd=REPO, env=env, capture_output=True, text=True)
-        if done.returncode != 0:
-            error = TollError(
-                f"`prefect {' '.join(step[3:])}` failed:\n{done.stdout}\n{done.stderr}"
-            )
-            error.multiline = True  # the subprocess's own output, as it printed it
-            raise error
+        _prefect(step, env)
+    try:
+        ensure_queues()
+    except Exception as exc:  # noqa: BLE001 - one line, not a traceback
+        raise TollError(
+            f"could not create the work queues on {env['PREFECT_API_URL']}: {exc}"
+        ) from None
+    _prefect([*PREFECT, "--no-prompt", "deploy", "--all"], env)
     from flows.ops.automations import ensure_automations
 
     try:
@@ -60,3 +66,28 @@ def deploy(pool_limit: int = 1, webhook: str | None = None) -> list[str]:
         raise TollError(
             f"could not create the automations on {env['PREFECT_API_URL']}: {exc}"
         ) from None
+
+
+def _prefect(step: list[str], env: dict[str, str]) -> None:
+    done = subprocess.run(step, cwd=REPO, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        error = TollError(f"`prefect {' '.join(step[3:])}` failed:\n{done.stdout}\n{done.stderr}")
+        error.multiline = True  # the subprocess's own output, as it printed it
+        raise error
+
+
+def ensure_queues() -> list[str]:
+    """The pool's queues with their limits (`QUEUES`), created or updated; returns their names."""
+    from prefect import get_client
+    from prefect.exceptions import ObjectAlreadyExists
+
+    with get_client(sync_client=True) as client:
+        for name, limit in QUEUES.items():
+            try:
+                client.create_work_queue(
+                    name=name, work_pool_name=WORK_POOL, concurrency_limit=limit
+                )
+            except ObjectAlreadyExists:
+                queue = client.read_work_queue_by_name(name, work_pool_name=WORK_POOL)
+                client.update_work_queue(queue.id, concurrency_limit=limit)
+    return list(QUEUES)

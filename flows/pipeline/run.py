@@ -39,6 +39,7 @@ from flows.ops.run_artifacts import (
     publish_run_artifacts,
     report_link_artifact,
 )
+from flows.pipeline.spread import spread_ingest
 from flows.pipeline.tasks import build_task, fetch_task, publish_task, report_task, validate_task
 from flows.s1_sources.catalogue import Source, load_catalogue
 from flows.s3_build.models import Model
@@ -151,7 +152,11 @@ def mark_run(outcome: str | None, plan: RunPlan | None = None) -> None:
     """Tag the flow run however it was started: toll, its kind, its range, and its outcome."""
     if flow_run.id is None:
         return
-    tags = ["toll"]
+    from prefect.settings import PREFECT_API_URL
+
+    from flows.ops.host import this_host
+
+    tags = ["toll", f"host:{this_host(PREFECT_API_URL.value())}"]
     if plan is not None:
         tags.append(plan.kind)
         if plan.weeks is not None:
@@ -239,6 +244,8 @@ def _run(settings: Settings, run_date: date, plan: RunPlan) -> State:
         for path in sweep(warehouse):
             logger.warning("removed %s, left by an interrupted run", path)
         fetched_at = datetime.now(UTC)
+        if parts := spread_ingest(settings, warehouse, plan.select(catalogue), fetched_at):
+            progress.info("%d ingest part(s) ran on the pool", parts)
         # quote(): Prefect walks every element of a task's parameters twice to find futures;
         # at 100x the catalogue and a source list 5,000 files each (≈ 2 s of a cold run).
         # These parameters hold no futures, so they are passed as they are.

@@ -49,7 +49,8 @@ def ingest_source(
     local_copies = LocalStats(warehouse, source.name)
     pending: list[tuple[SourceFile, str, bytes, str]] = []
     pending_sha256: dict[str, str] = {}
-    for spec in _files_to_fetch(settings, source, fetched_at.date()):
+    parsed_here: list[FileOutcome] = []  # the outcomes of `pending`, in its order
+    for spec in files_to_fetch(settings, source, fetched_at.date()):
         url = spec.location(settings)
         pinned = spec.sha256 if settings.verify_checksums else None
         if pinned and pinned in stored:
@@ -61,7 +62,7 @@ def ingest_source(
             # a local copy untouched since it was read: stored already, it is not read again
             previous = _same_content(source, spec.local, sha256, stored, newest)
             if previous is not None:
-                outcome.files.append(_unchanged(spec.local, url, sha256, previous))
+                outcome.files.append(_unchanged(spec.local, url, sha256, previous, fetched_at))
                 continue
         try:
             content, sha256 = _fetch(settings, source, spec, url, pinned)
@@ -76,11 +77,12 @@ def ingest_source(
             outcome.files.append(FileOutcome(spec.local, url, "unchanged", sha256, detail=detail))
             continue
         if previous is not None:
-            outcome.files.append(_unchanged(spec.local, url, sha256, previous))
+            outcome.files.append(_unchanged(spec.local, url, sha256, previous, fetched_at))
             continue
         pending.append((spec, url, content, sha256))
         pending_sha256[sha256] = spec.local
-        outcome.files.append(FileOutcome(spec.local, url, "new", sha256))
+        parsed_here.append(FileOutcome(spec.local, url, "new", sha256))
+        outcome.files.append(parsed_here[-1])
     # every new file is parsed (in parallel when there are many maps), then kept in order
     parsed_files = parse_many(
         source.format, source.name, [(spec.local, content) for spec, _, content, _ in pending]
@@ -93,8 +95,7 @@ def ingest_source(
         fetched_at,
         together=source.format in BATCH_FORMATS,
     )
-    new_outcomes = (f for f in outcome.files if f.status == "new")
-    for item, entry in zip(new_outcomes, entries, strict=True):
+    for item, entry in zip(parsed_here, entries, strict=True):
         item.rows, item.rejected = entry.rows, entry.rejected
     local_copies.save()
     return outcome
@@ -110,7 +111,7 @@ def nothing_new(
     warehouse = warehouse or open_warehouse(settings)
     stored, newest = _stored(warehouse, source)
     local_copies = LocalStats(warehouse, source.name)
-    for spec in _files_to_fetch(settings, source, today):
+    for spec in files_to_fetch(settings, source, today):
         url = spec.location(settings)
         pinned = spec.sha256 if settings.verify_checksums else None
         if pinned and pinned in stored:
@@ -147,12 +148,19 @@ def _stored(
     return {e.sha256: e for e in manifest}, {e.file: e for e in manifest}
 
 
-def _unchanged(local: str, url: str, sha256: str, previous: ManifestEntry) -> FileOutcome:
+def _unchanged(
+    local: str, url: str, sha256: str, previous: ManifestEntry, fetched_at: datetime
+) -> FileOutcome:
+    if previous.fetched_time == fetched_at and previous.file == local:
+        # stored by an `ingest-part` run of this very run (flows/pipeline/spread.py): new to
+        # this run, so its parse rejects are quarantined under this run like any other's
+        detail = "parsed by an ingest-part run"
+        return FileOutcome(local, url, "new", sha256, previous.rows, previous.rejected, detail)
     detail = "" if previous.file == local else f"same content as {previous.file}"
     return FileOutcome(local, url, "unchanged", sha256, detail=detail)
 
 
-def _files_to_fetch(settings: Settings, source: Source, today: date) -> list[SourceFile]:
+def files_to_fetch(settings: Settings, source: Source, today: date) -> list[SourceFile]:
     """The declared files, plus on upstream runs the dated daily files of today and yesterday
     (a run before the day's upload still gets yesterday's)."""
     files = list(source.files)

@@ -137,6 +137,13 @@ def drop_unpublished(local: Warehouse, locked: bool = False) -> list[str]:
     return dropped
 
 
+def pull_raw(local: Warehouse) -> None:
+    """Only the raw manifest entries and objects this host lacks (the pointer is not read
+    again: what a publish swap expects stays what the run read first)."""
+    assert local.remote is not None
+    _pull_raw(local, local.remote)
+
+
 def _pull_raw(local: Warehouse, remote: S3Storage) -> None:
     here = local.path(MANIFEST)
     missing = [k for k in remote.list(MANIFEST) if not (here / k.rsplit("/", 1)[1]).exists()]
@@ -171,6 +178,23 @@ def _pull_raw(local: Warehouse, remote: S3Storage) -> None:
     for key, data in entries:
         write_atomic(local.path(key), data, sync=False)
     local.forget_manifest()
+
+
+def pull_entries(local: Warehouse, source: str) -> int:
+    """Copy the bucket's manifest entries of `source` (not the objects they name) into `local`,
+    a scratch folder deciding what is stored already (an `ingest-part` run); never a working
+    copy, whose entries must name objects it holds. Returns how many."""
+    remote = local.remote
+    assert remote is not None
+    keys = [k for k in remote.list(MANIFEST) if f"-{source}-" in k.rsplit("/", 1)[1]]
+    entries = _each(lambda key: (key, remote.read_bytes(key)), keys)
+    kept = 0
+    for key, data in entries:
+        if json.loads(data).get("source") == source:
+            write_atomic(local.path(key), data, sync=False)
+            kept += 1
+    local.forget_manifest()
+    return kept
 
 
 def push_raw(local: Warehouse) -> int:

@@ -1,8 +1,9 @@
 """A team's toll on two hosts: network namespaces, a warehouse on SeaweedFS, Prefect on
 PostgreSQL, one worker per host, no shared warehouse folder.
 
-In order (one module, one story): a nightly on demo data publishes a complete snapshot; a nightly
-paused while uploading has its host killed while a backfill waits; the pointer names a complete
+In order (one module, one story): a nightly on demo data publishes a complete snapshot, its maps
+and vintages parsed by `ingest-part` runs on both hosts; a nightly paused while uploading has its
+host killed while a backfill waits; the pointer names a complete
 snapshot at every poll; the dead run is marked Crashed by the heartbeat automation; the backfill
 then completes on the other host and its sweep removes the dead run's orphan prefix, nothing
 else; two runs started at once on both hosts, bypassing Prefect: exactly one publishes; a
@@ -168,7 +169,8 @@ def _start_worker(cluster: dict, host: netns_hosts.Host, **extra: str) -> subpro
     worker = subprocess.Popen(
         host.command(
             [sys.executable, "-m", "prefect", "worker", "start", "--pool", "toll"]
-            + ["--name", f"worker-{host.name}"]
+            # two flow runs at a time per host (its cores): parts go to every host
+            + ["--name", f"worker-{host.name}", "--limit", "2"]
         ),
         cwd=host.home,
         env=_host_env(cluster, host, **extra),
@@ -225,14 +227,24 @@ def test_two_hosts_share_a_warehouse_on_object_storage(cluster):
     watch = PointerWatch(cluster)
     storage = _storage(cluster)
     try:
-        # 1. a nightly on host one publishes a complete snapshot on the bucket
-        _start_worker(cluster, one)
+        # 1. a nightly publishes; its large sources are parsed in parts on both hosts.
+        # longest_run_hours 0.01 (36 s) lets a later run sweep a dead run's prefix
+        spread = {"TOLL_INGEST_SPREAD_FILES": "40", "TOLL_LONGEST_RUN_HOURS": "0.01"}
+        for host in (one, two):
+            _start_worker(cluster, host, **spread)
         began = time.monotonic()
-        first = wait_final(api, deployment_run(api, "nightly/nightly"), timeout=300)
-        assert first["state"]["type"] == "COMPLETED", (first["state"], _log(one))
+        first = wait_final(api, deployment_run(api, "nightly/nightly"), timeout=400)
+        assert first["state"]["type"] == "COMPLETED", (first["state"], _log(one), _log(two))
         published = storage.read_pointer("current")
         assert published is not None
-        print(f"\nnightly on {one.name}: {time.monotonic() - began:.0f} s, {published[0]}")
+        parts = _runs_tagged(api, "ingest-part")
+        assert len(parts) >= 6 and all(p["state"]["type"] == "COMPLETED" for p in parts)
+        hosts_of_parts = {t for p in parts for t in p["tags"] if t.startswith("host:")}
+        assert {_host_tag(h) for h in (one, two)} <= hosts_of_parts, hosts_of_parts
+        print(
+            f"\nnightly: {time.monotonic() - began:.0f} s, {published[0]}; {len(parts)} ingest "
+            f"parts on {sorted(hosts_of_parts)}"
+        )
 
         # 2. a nightly paused while uploading its snapshot; a backfill waits for the slot
         paused = deployment_run(
@@ -243,6 +255,10 @@ def test_two_hosts_share_a_warehouse_on_object_storage(cluster):
         )
         _wait_state(api, paused, "RUNNING", timeout=180)
         orphan = _wait_orphan(storage, published[0], timeout=180)
+        # the host running it dies below; the other one takes the backfill
+        tags = set(_state(api, paused)["tags"])
+        dead, alive = (one, two) if _host_tag(one) in tags else (two, one)
+        assert _host_tag(dead) in tags, tags
         submitted = json.loads(
             toll(
                 cluster["client_env"],
@@ -256,27 +272,26 @@ def test_two_hosts_share_a_warehouse_on_object_storage(cluster):
             ).stdout
         )
         backfill = submitted["id"]
-        # host two joins; longest_run_hours 0.01 (36 s) lets its run sweep the dead one's prefix
-        _start_worker(cluster, two, TOLL_LONGEST_RUN_HOURS="0.01")
         time.sleep(5)
         assert _state(api, backfill)["state"]["type"] in ("SCHEDULED", "PENDING"), (
-            "the backfill must wait while the paused nightly holds the pool's one slot"
+            "the backfill must wait while the paused nightly holds the publish queue's slot"
         )
 
-        # 3. host one dies: the automation marks its run Crashed, the backfill runs on host two
+        # 3. that host dies: the automation marks its run Crashed, the backfill runs on the other
         killed_at = time.monotonic()
-        assert _kill_host(one) >= 2  # the worker and the paused flow's process at least
+        assert _kill_host(dead) >= 2  # the worker and the paused flow's process at least
         crashed = wait_final(api, paused, timeout=3 * HEARTBEAT_SECONDS + 120)
         assert crashed["state"]["type"] == "CRASHED", crashed["state"]
         assert "no heartbeat" in (crashed["state"]["message"] or "")
         crashed_after = time.monotonic() - killed_at
         done = wait_final(api, backfill, timeout=300)
-        assert done["state"]["type"] == "COMPLETED", (done["state"], _log(two))
+        assert done["state"]["type"] == "COMPLETED", (done["state"], _log(alive))
+        assert _host_tag(alive) in done["tags"]
         after = storage.read_pointer("current")
         assert after is not None and after[0] != published[0]
         print(
-            f"host {one.name} killed: run Crashed after {crashed_after:.0f} s (grace "
-            f"{3 * HEARTBEAT_SECONDS} s); backfill completed on {two.name} as {after[0]}"
+            f"host {dead.name} killed: run Crashed after {crashed_after:.0f} s (grace "
+            f"{3 * HEARTBEAT_SECONDS} s); backfill completed on {alive.name} as {after[0]}"
         )
 
         # the sweep removed the orphan prefix and nothing else
@@ -305,7 +320,7 @@ def test_two_hosts_share_a_warehouse_on_object_storage(cluster):
             )
         outputs = [r.communicate(timeout=300)[0] for r in racers]
         codes = [r.returncode for r in racers]
-        assert sorted(codes) == [0, 1], (codes, outputs)
+        assert sorted(codes) == [0, 1], "\n---\n".join([str(codes), *(o[-3000:] for o in outputs)])
         loser = outputs[codes.index(1)]
         assert "another toll run is writing" in loser and "Traceback" not in loser, loser
         raced = storage.read_pointer("current")
@@ -325,6 +340,20 @@ def test_two_hosts_share_a_warehouse_on_object_storage(cluster):
         watch.close()
     assert watch.broken == [], watch.broken
     assert len(watch.seen) >= 3, watch.seen  # it saw the nightly, the backfill, the race
+
+
+def _host_tag(host: netns_hosts.Host) -> str:
+    import socket
+
+    return f"host:{socket.gethostname()}/{host.address}"  # namespaces share the host name
+
+
+def _runs_tagged(api: str, tag: str) -> list[dict]:
+    found = httpx.post(
+        f"{api}/flow_runs/filter", json={"flow_runs": {"tags": {"all_": [tag]}}}, timeout=10
+    )
+    found.raise_for_status()
+    return found.json()
 
 
 def _snapshot_prefixes(storage: S3Storage) -> set[str]:

@@ -1,0 +1,23 @@
+"""Which host a run ran on, for the run history (a tag `host:<name>/<address>`)."""
+
+from __future__ import annotations
+
+import socket
+from urllib.parse import urlsplit
+
+
+def this_host(api_url: str | None = None) -> str:
+    """This host's name and the address it reaches the Prefect API from.
+
+    The name alone does not tell hosts apart when they share one (containers, network
+    namespaces); the address does. A UDP `connect` sends nothing: it only picks the route."""
+    name = socket.gethostname()
+    target = urlsplit(api_url or "").hostname
+    if not target:
+        return name
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect((target, 9))
+            return f"{name}/{probe.getsockname()[0]}"
+    except OSError:
+        return name
