@@ -17,13 +17,12 @@ from datetime import datetime
 from pathlib import Path
 
 from prefect import flow, get_run_logger
-from prefect.runtime import flow_run
-from prefect.settings import PREFECT_API_URL
 
 from flows.config import load_settings
 from flows.errors import TollError
 from flows.ops.alerts import alert_on_failure
 from flows.ops.host import this_host
+from flows.pipeline.run import add_tags
 from flows.s1_sources.catalogue import load_catalogue
 from flows.s2_ingest.collect import ingest_source
 from flows.warehouse.layout import Warehouse
@@ -60,8 +59,8 @@ def ingest_part(source: str, files: list[str], fetched_at: datetime) -> dict:
         uploaded = push_raw(work)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    host = this_host(PREFECT_API_URL.value())
-    _tag_host(host)
+    host = this_host()
+    add_tags([f"host:{host}"])  # the run history says which host parsed which part
     logger.info(
         "%s: %d of %d file(s) new, parsed and uploaded on %s (%d manifest entries)",
         source,
@@ -71,17 +70,3 @@ def ingest_part(source: str, files: list[str], fetched_at: datetime) -> dict:
         uploaded,
     )
     return {"source": source, "files": len(outcome.files), "new": len(outcome.new), "host": host}
-
-
-def _tag_host(host: str) -> None:
-    """The run history says which host parsed which part."""
-    if flow_run.id is None:
-        return
-    try:
-        from prefect import get_client
-
-        with get_client(sync_client=True) as client:
-            run = client.read_flow_run(flow_run.id)
-            client.update_flow_run(flow_run.id, tags=[*run.tags, f"host:{host}"])
-    except Exception as exc:  # noqa: BLE001 - a tag must never fail a part
-        get_run_logger().warning("could not tag the run with its host: %s", exc)

@@ -7,10 +7,15 @@ from urllib.parse import urlsplit
 
 
 def this_host(api_url: str | None = None) -> str:
-    """This host's name and the address it reaches the Prefect API from.
+    """This host's name and the address it reaches the Prefect API (`PREFECT_API_URL` unless
+    given) from.
 
     The name alone does not tell hosts apart when they share one (containers, network
     namespaces); the address does. A UDP `connect` sends nothing: it only picks the route."""
+    if api_url is None:
+        from prefect.settings import PREFECT_API_URL
+
+        api_url = PREFECT_API_URL.value()
     name = socket.gethostname()
     target = urlsplit(api_url or "").hostname
     if not target:

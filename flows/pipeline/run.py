@@ -149,20 +149,23 @@ PUBLISHED, UNCHANGED = "Published", "Unchanged"
 
 
 def mark_run(outcome: str | None, plan: RunPlan | None = None) -> None:
-    """Tag the flow run however it was started: toll, its kind, its range, and its outcome."""
-    if flow_run.id is None:
-        return
-    from prefect.settings import PREFECT_API_URL
-
+    """Tag the flow run however it was started: toll, its host, kind, range and outcome."""
     from flows.ops.host import this_host
 
-    tags = ["toll", f"host:{this_host(PREFECT_API_URL.value())}"]
+    tags = ["toll", f"host:{this_host()}"]
     if plan is not None:
         tags.append(plan.kind)
         if plan.weeks is not None:
             tags.append(f"range:{plan.extra.get('start')}..{plan.extra.get('end')}")
     if outcome:
         tags.append(outcome)
+    add_tags(tags)
+
+
+def add_tags(tags: list[str]) -> None:
+    """Add `tags` to this flow run's (none outside a flow run; a failure is only a warning)."""
+    if flow_run.id is None:
+        return
     try:
         from prefect import get_client
 

@@ -28,13 +28,13 @@ POLL_SECONDS = 2.0
 
 
 def parts_of(
-    settings: Settings, sources: dict[str, Source], today: datetime
+    settings: Settings, sources: dict[str, Source], fetched_at: datetime
 ) -> list[tuple[str, list[str]]]:
     """(source, files) of each part: the sources with more files than the setting, cut."""
     size = settings.ingest_spread_files
     parts = []
     for source in sources.values():
-        files = [spec.local for spec in files_to_fetch(settings, source, today.date())]
+        files = [spec.local for spec in files_to_fetch(settings, source, fetched_at.date())]
         if size <= 0 or len(files) <= size:
             continue
         parts += [(source.name, files[i : i + size]) for i in range(0, len(files), size)]

@@ -32,6 +32,7 @@ from helpers.team_server import (
     base_env,
     deployment_run,
     free_port,
+    needed,
     postgres_bin,
     postgres_cluster,
     stop,
@@ -45,14 +46,6 @@ from flows.warehouse.snapshots import METADATA, check_complete, list_snapshots, 
 from flows.warehouse.storage import S3Storage
 
 pytestmark = pytest.mark.slow
-
-
-def _needed(why_not: str | None) -> None:
-    if why_not:
-        message = f"several hosts: {why_not} (.ci/run runs as root and installs PostgreSQL)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
 
 
 def _storage(cluster: dict) -> S3Storage:
@@ -98,9 +91,10 @@ class PointerWatch:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    _needed(netns_hosts.available())
+    why_not = netns_hosts.available()
+    needed(f"root and `ip netns` for several hosts ({why_not})", why_not is None)
     bindir = postgres_bin()
-    _needed(None if bindir else "PostgreSQL (Debian package postgresql) not installed")
+    needed("PostgreSQL (Debian package postgresql)", bindir)
     root = tmp_path_factory.mktemp("hosts")
     with ExitStack() as stack:
         net = stack.enter_context(netns_hosts.hosts(2, root))

@@ -26,6 +26,7 @@ from helpers.team_server import (
     descendants,
     free_port,
     history,
+    needed,
     postgres_bin,
     postgres_cluster,
     stop,
@@ -39,19 +40,11 @@ from flows.warehouse.snapshots import METADATA, current_snapshot
 pytestmark = pytest.mark.slow
 
 
-def _needed(what: str, found: object) -> None:
-    if not found:
-        message = f"{what} not installed (.ci/run installs it)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-
-
 @pytest.fixture(scope="module")
 def team(real_data, tmp_path_factory):
     """PostgreSQL + Prefect server + deployments + one worker; yields what tests need."""
     bindir = postgres_bin()
-    _needed("PostgreSQL (Debian package postgresql)", bindir)
+    needed("PostgreSQL (Debian package postgresql)", bindir)
     root = tmp_path_factory.mktemp("team")
     port = free_port()
     api = f"http://127.0.0.1:{port}/api"
@@ -230,7 +223,7 @@ def _rendered(url: str, needles: list[str], tmp_path: Path) -> str:
 
 
 def test_prefect_ui_shows_both_runs_and_the_summary_in_chromium(team, runs, tmp_path):
-    _needed("Chromium (Debian package chromium)", _chromium())
+    needed("Chromium (Debian package chromium)", _chromium())
     ui = team["ui"]
     page = _rendered(f"{ui}/runs", [runs["nightly"]["name"], runs["backfill"]["name"]], tmp_path)
     assert runs["nightly"]["name"] in page

@@ -20,6 +20,17 @@ import httpx
 REPO = Path(__file__).resolve().parents[2]
 
 
+def needed(what: str, found: object) -> None:
+    """Skip when `what` is missing here; under CI (`CI=true`) fail instead: CI installs it."""
+    if not found:
+        import pytest
+
+        message = f"{what} not installed (.ci/run installs it)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
