@@ -54,9 +54,14 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=2022)
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--scales", type=float, nargs="+", default=[1, 10, 100])
+    parser.add_argument(
+        "--scales",
+        type=float,
+        nargs="+",
+        help="scales to run (default 1 10 100; none with --spread unless given)",
+    )
     parser.add_argument("--steps", nargs="+", choices=STEPS, default=STEPS)
     parser.add_argument("--out", type=Path, default=Path("/tmp/toll-bench"))
     add_data_arguments(parser)
@@ -78,8 +83,46 @@ def main(argv: list[str] | None = None) -> int:
         help="also run the cold nightly with the warehouse on S3 (SeaweedFS on loopback, from "
         "the dev extra) and compare it with the local cold run",
     )
+    parser.add_argument(
+        "--spread",
+        type=int,
+        nargs="?",
+        const=1_700,
+        metavar="N",
+        help="issue 20: the nightly deployment over 1x tables and N daily maps (default 1,700) "
+        "on a SeaweedFS bucket, the maps parsed by ingest-part runs, with one worker and then "
+        "two; needs PostgreSQL or SQLite for Prefect, root for network namespaces",
+    )
+    parser.add_argument(
+        "--spread-files",
+        type=int,
+        default=100,
+        metavar="F",
+        help="ingest_spread_files for --spread: maps per ingest part (default 100)",
+    )
+    parser.add_argument(
+        "--worker-limit",
+        type=int,
+        default=2,
+        metavar="L",
+        help="flow runs at a time per worker for --spread (default 2: the nightly and a part)",
+    )
+    parser.add_argument(
+        "--spread-workers",
+        type=int,
+        nargs="+",
+        default=[1, 2],
+        metavar="W",
+        help="worker counts for --spread, one run each on a fresh bucket (default 1 2)",
+    )
     parser.add_argument("--json", type=Path, help="results file (default OUT/results.json)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.scales is None:
+        args.scales = [] if args.spread else [1, 10, 100]
 
     args.out.mkdir(parents=True, exist_ok=True)
     results = {"machine": _machine(), "scales": {}}
@@ -92,13 +135,30 @@ def main(argv: list[str] | None = None) -> int:
         measured = run_maps(args.maps, args)
         results["scales"]["maps"] = measured
         ok &= not measured.get("failed")
+    if args.spread:
+        from bench.spread import run_spread
+
+        results["spread"] = run_spread(args.spread, args)
+        runs = results["spread"]["runs"].values()
+        ok &= all(r.get("status") == "ok" for r in runs)
+        # with both runs, the same tables; a single run has nothing to compare with
+        ok &= results["spread"]["tables_identical"] is not False
     results["targets"] = check_targets(results["scales"])
     target = args.json or args.out / "results.json"
     target.write_text(json.dumps(results, indent=1, default=str))
-    print_table(results)
+    if results["scales"]:
+        print_table(results)
+    if "spread" in results:
+        from bench.spread import print_spread
+
+        print_spread(results["spread"])
     print(f"\nresults: {target}")
     if not ok:
-        print("FAILED: a step failed or the pipeline and the reference differ", file=sys.stderr)
+        print(
+            "FAILED: a step failed, the pipeline and the reference differ, or the spread "
+            "runs failed or published different tables",
+            file=sys.stderr,
+        )
     return 0 if ok else 1
 
 
