@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +47,10 @@ class Warehouse:
         # field of a task's parameters (twice per task), and at 100x this list holds 5,200
         # entries (3-4 s of a cold run went to walking it).
         self._manifest: list | None = None
+        # Sources are fetched on two threads (flows/pipeline/run.py fetch_sources): the read
+        # and each batch of new entries happen under this lock, and a batch makes a new list,
+        # so a reader never sees one being sorted (list.sort empties the list meanwhile).
+        self._manifest_lock = threading.RLock()
         # On object storage a run builds in this host's mirror, a local warehouse bound to the
         # bucket it publishes to (flows/warehouse/working_copy.py); None otherwise.
         self.remote: S3Storage | None = None
@@ -166,11 +171,12 @@ class Warehouse:
 
     def manifest(self) -> list:
         """Every stored raw file, oldest fetch first (read once; `store` keeps it current)."""
-        if self._manifest is None:
-            from flows.warehouse.raw_store import read_manifest
+        with self._manifest_lock:
+            if self._manifest is None:
+                from flows.warehouse.raw_store import read_manifest
 
-            self._manifest = read_manifest(self)
-        return self._manifest
+                self._manifest = read_manifest(self)
+            return self._manifest
 
     def forget_manifest(self) -> None:
         """Read the manifest again next time (entries were added by another writer)."""
@@ -180,9 +186,11 @@ class Warehouse:
         """Add newly stored entries to the manifest read, keeping its order.
 
         One sort for a batch: sorting after each of 5,000 vintages took 2.4 s at 100x."""
-        if self._manifest is not None and entries:
-            self._manifest.extend(entries)
-            self._manifest.sort(key=lambda e: (e.fetched_at, e.source, e.file))
+        with self._manifest_lock:
+            if self._manifest is not None and entries:
+                self._manifest = sorted(
+                    [*self._manifest, *entries], key=lambda e: (e.fetched_at, e.source, e.file)
+                )
 
 
 def open_warehouse(settings) -> Warehouse:
