@@ -261,6 +261,11 @@ def summarise(nightly: dict, parts: list[dict]) -> dict:
         for part in parts:
             per_host[_host(part)] = per_host.get(_host(part), 0) + 1
         figures["parts_per_host"] = dict(sorted(per_host.items()))
+        # each part: seconds after the nightly's start it began and ended, and where
+        figures["part_runs"] = sorted(
+            [_seconds(start, a), _seconds(start, b), _host(p)]
+            for a, b, p in zip(starts, ends, done, strict=True)
+        )
     problems = []
     if state["type"] != "COMPLETED":
         problems.append(f"nightly {state['type']}: {figures['message']}")
