@@ -33,6 +33,7 @@ from flows.errors import (
     refused_write,
     write_fault,
 )
+from flows.lineage.capture import columns_in_background
 from flows.lineage.changes import changes_artifact
 from flows.ops.run_artifacts import (
     completion_message,
@@ -331,6 +332,7 @@ def _run(settings: Settings, run_date: date, plan: RunPlan) -> State:
             with work_database(warehouse, fetched_at) as con:
                 models = build_task(con, settings, warehouse, quote(catalogue))
                 progress.info("built %d models", len(models))
+                columns = columns_in_background(con, models)  # traced while the gate runs
                 if unmapped := quarantine_unmapped_regions(con, warehouse, run_id):
                     logger.warning("%d unknown region spelling(s) quarantined", unmapped)
                 if plan.merge is not None:
@@ -363,6 +365,7 @@ def _run(settings: Settings, run_date: date, plan: RunPlan) -> State:
                     quote(sources),
                     fingerprint,
                     extra,
+                    quote(columns),
                 )
                 for name in prune(warehouse, settings.keep_snapshots):
                     logger.info("deleted snapshot %s (keep_snapshots)", name)

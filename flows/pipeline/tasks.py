@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -142,7 +143,9 @@ def publish_task(
     sources: dict,
     fingerprint: str | None = None,
     extra: dict | None = None,
+    columns: Callable[[], dict] | None = None,
 ) -> Path:
+    """`columns`: gives the column lineage traced while the gate ran (`columns_in_background`)."""
     run = {"flow_run_id": str(flow_run.id), "flow_run_name": flow_run.name}
     metadata = {
         INPUTS_KEY: fingerprint,
@@ -164,7 +167,8 @@ def publish_task(
     def before_switch(folder: Path, snapshot: str) -> None:
         from flows.s6_report import write_report
 
-        write_lineage(folder, con, settings, warehouse, models, checks, run)
+        traced = columns() if columns is not None else None
+        write_lineage(folder, con, settings, warehouse, models, checks, run, traced)
         write_report(folder, snapshot=snapshot)
         write_changes(previous, folder, snapshot)
 

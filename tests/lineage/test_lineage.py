@@ -19,7 +19,8 @@ import pytest
 from helpers.toll_testing import run_cli
 
 from flows.config import load_settings
-from flows.lineage.capture import column_sources, rows_from
+from flows.lineage import capture
+from flows.lineage.capture import column_sources, columns_in_background, rows_from
 from flows.lineage.diff import diff_snapshots
 from flows.lineage.explain import explain, render
 from flows.nightly import nightly
@@ -249,6 +250,29 @@ def test_column_sources_follow_ctes_and_settings():
     # a count(*) has no column to trace: it depends on every row of what its CTE reads
     assert found["fct_z"]["n"]["from"] == ["stg_x.*"]
     assert rows_from(models[1]) == {"stg_x": "day = {day}"}
+    # traced in a child process while the gate runs: the same answer, in the same order
+    traced = columns_in_background(con, models)()
+    assert traced == found
+    assert [list(c) for c in traced.values()] == [list(c) for c in found.values()]
+
+
+def test_column_lineage_child_failure_traces_here(monkeypatch, caplog) -> None:
+    """A child that cannot run (here: no such interpreter) costs time, not the lineage."""
+    con = duckdb.connect()
+    con.execute("create view raw_x as select 1 as a")
+    con.execute("create view stg_x as select a as named from raw_x")
+    models = [
+        Model(
+            "stg_x",
+            "staging",
+            Path("stg_x.sql"),
+            "select a as named from raw_x",
+            frozenset({"raw_x"}),
+        )
+    ]
+    monkeypatch.setattr(capture.sys, "executable", "/bin/false")
+    assert columns_in_background(con, models)() == column_sources(con, models)
+    assert "traced here instead" in caplog.text
 
 
 def _lineage(sql_sha: str, claims_sha: str, coverage: float) -> dict:
