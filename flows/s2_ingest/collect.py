@@ -57,6 +57,12 @@ def ingest_source(
             # A pinned file cannot change: no need to fetch it again.
             outcome.files.append(FileOutcome(spec.local, url, "unchanged", pinned))
             continue
+        if (part := newest.get(spec.local)) is not None and part.fetched_time == fetched_at:
+            # fetched and stored moments ago by an `ingest-part` run of this very run (another
+            # host, flows/pipeline/spread.py): not fetched again (from upstream URLs, every
+            # map of the parts would be downloaded twice)
+            outcome.files.append(_unchanged(spec.local, url, part.sha256, part, fetched_at))
+            continue
         stat = local_stat(url)
         if (sha256 := local_copies.sha256(url, stat)) and pinned in (None, sha256):
             # a local copy untouched since it was read: stored already, it is not read again

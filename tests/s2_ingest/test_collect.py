@@ -106,6 +106,33 @@ def test_one_new_map_is_the_only_file_read_hashed_or_parsed(tmp_path, counted) -
     assert counted["read"] == counted["parsed"] == [] and len(counted["manifest"]) == 1
 
 
+def test_files_an_ingest_part_stored_for_this_run_are_not_fetched_again(tmp_path, counted) -> None:
+    """The run that called `ingest-part` runs finds their files stored under its own time."""
+    from dataclasses import replace
+
+    for day in range(5):
+        _write_map(tmp_path / "sources", day, 30 + day)
+    settings = load_settings(
+        source_dir=tmp_path / "sources",
+        warehouse=tmp_path / "warehouse",
+        catalogue=_catalogue(tmp_path, 5),
+    )
+    source = load_catalogue(settings.catalogue)["territory"]
+    fetched_at = datetime.now(UTC)
+    # a part of the first three files, on "another host": its local-stat cache is not ours
+    collect.ingest_source(settings, replace(source, files=source.files[:3]), fetched_at)
+    (tmp_path / "warehouse" / "cache").rename(tmp_path / "elsewhere")
+    for found in counted.values():
+        found.clear()
+    outcome = collect.ingest_source(settings, source, fetched_at)
+    rest = [Path(_local(day)).name for day in (3, 4)]
+    assert counted["read"] == rest and counted["parsed"] == rest
+    assert len(outcome.new) == 5  # all new to this run (the parts' rejects are its own)
+    assert [f.detail for f in outcome.new[:3]] == ["parsed by an ingest-part run"] * 3
+    # a later run (another time) does not take them for its own
+    assert collect.ingest_source(settings, source, datetime.now(UTC)).new == []
+
+
 def test_a_local_copy_rewritten_is_read_again(tmp_path, counted) -> None:
     for day in range(3):
         _write_map(tmp_path / "sources", day, 30 + day)
