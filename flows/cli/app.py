@@ -158,8 +158,12 @@ def run(
                 err.print(f"toll: removed {path}, left by an interrupted run")
             result = RunResult("nightly", str(same), 0, unchanged=True)
         else:
+            from flows.ops.local_api import start_local_api
+
+            api_started = start_local_api()  # boots while the pipeline's modules import
             from flows.nightly import nightly
 
+            api_started()
             result = nightly(settings=settings, rebuild=rebuild)
     except TollError as exc:
         _print_error(exc)
@@ -279,6 +283,9 @@ def backfill(
             console.print(f"  follow it at {created['url']}")
         return
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from flows.ops.local_api import start_local_api
+
+    api_started = start_local_api()  # boots while the pipeline's modules import
     from prefect import tags
 
     from flows.backfill import backfill as backfill_flow
@@ -289,6 +296,7 @@ def backfill(
         f"{Store.at(settings.warehouse, object_storage=True)}"
     )
     started = time.monotonic()
+    api_started()
     with tags(*run_tags("backfill", first, last)):
         result = backfill_flow(start=first, end=last, settings=settings)
     elapsed = time.monotonic() - started
