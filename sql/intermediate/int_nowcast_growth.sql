@@ -58,12 +58,30 @@ steps as (
     from pairs
 ),
 
+bounds as (
+    -- the days a cut-off's window ends on and starts after
+    select cutoff as bound, from cutoffs
+    union
+    select cutoff - 13 * 7 - 1, from cutoffs
+),
+
+step_bounds as (
+    -- each step's end day, with the first bound on or after it: the windows need the running
+    -- sums at the bounds only, so the steps are summed per bound first (5,000 daily vintages:
+    -- 978,057 rows of step ends x lags become 245,842 of bounds x lags, and this model took
+    -- 0.31 s instead of 1.22 s; decimal running sums are slow). Steps ending after the last
+    -- bound are in no window.
+    select ends.next_vintage, bounds.bound,
+    from (select distinct next_vintage, from steps) as ends
+    asof inner join bounds on ends.next_vintage <= bounds.bound
+),
+
 step_lags as (
-    -- the steps' log growth and exposure (count x days) per lag, by the day they end; summed as
-    -- decimals: a float sum depends on the order threads add it up, and the published tables
-    -- must be byte-identical from run to run
+    -- the steps' log growth and exposure (count x days) per lag, by the bound they end at;
+    -- summed as decimals: a float sum depends on the order threads add it up, and the published
+    -- tables must be byte-identical from run to run
     select
-        steps.next_vintage,
+        step_bounds.bound,
         lag.lag_weeks,
         sum((
             steps.named_from * ln(steps.named_to / steps.named_from) / (steps.lag_to - steps.lag_from)
@@ -71,20 +89,22 @@ step_lags as (
         sum((
             steps.named_from * (steps.next_vintage - steps.vintage) / (steps.lag_to - steps.lag_from)
         )::decimal(38, 12)) as exposure_days,
-    from steps, range(steps.lag_from, steps.lag_to) as lag(lag_weeks)
+    from steps
+    inner join step_bounds using (next_vintage)
+    cross join range(steps.lag_from, steps.lag_to) as lag(lag_weeks)
     group by all
 ),
 
 running as (
-    -- running sums per lag in the order the steps end: a cut-off's window is the difference of
+    -- running sums per lag in the order of the bounds: a cut-off's window is the difference of
     -- two of them (exact: decimals), so the cost is linear in vintages, not in vintages x window
     select
-        next_vintage,
+        bound,
         lag_weeks,
         sum(growth) over w as growth_to_date,
         sum(exposure_days) over w as exposure_to_date,
     from step_lags
-    window w as (partition by lag_weeks order by next_vintage rows unbounded preceding)
+    window w as (partition by lag_weeks order by bound rows unbounded preceding)
 ),
 
 cutoff_lags as (
@@ -102,10 +122,10 @@ windowed as (
             as exposure_days,
     from cutoff_lags
     asof left join running as upto
-        on upto.lag_weeks = cutoff_lags.lag_weeks and cutoff_lags.cutoff >= upto.next_vintage
+        on upto.lag_weeks = cutoff_lags.lag_weeks and cutoff_lags.cutoff >= upto.bound
     asof left join running as before
         on before.lag_weeks = cutoff_lags.lag_weeks
-        and cutoff_lags.cutoff - 13 * 7 - 1 >= before.next_vintage
+        and cutoff_lags.cutoff - 13 * 7 - 1 >= before.bound
 ),
 
 final as (
