@@ -717,6 +717,8 @@ def quarantine(
     with q.streamed(store, run, source, 0 if as_json else limit) as found:
         if as_json:
             _write_lines(found.json(), "[\n  ", ",\n  ", "\n]\n", "[]\n")
+            # stdout stays the rows' JSON; the failed checks' files are said on stderr
+            _print_gate_failures(store, run, err)
             return
         summary = found.summary()
         if not summary:
@@ -761,7 +763,7 @@ def _write_lines(batches, start: str, between: str, end: str, empty: str) -> Non
     out.flush()
 
 
-def _print_gate_failures(store: Store, run: str | None) -> None:
+def _print_gate_failures(store: Store, run: str | None, to: Console = console) -> None:
     """Each failed check's file of all its failing rows (quarantine/<run>/gate-failures/), one
     line each, never cut: the path is what the operator opens next."""
     from flows.s4_gate import quarantine as q
@@ -773,7 +775,7 @@ def _print_gate_failures(store: Store, run: str | None) -> None:
             rows = f"{item.rows:,} rows" if item.rows >= 0 else "unreadable"
             lines.append(f"  {run_id} {item.check}: {rows}, {item.path}")
     if lines:
-        console.print(
+        to.print(
             "\n".join(["Failing rows of the gate's checks (all rows, Parquet):", *lines]),
             markup=False,
             highlight=False,

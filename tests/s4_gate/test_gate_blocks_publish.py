@@ -93,5 +93,12 @@ def test_every_failing_row_is_written_listed_and_linked(sample_settings, tmp_pat
     listed = run_cli("quarantine", run.name, "--warehouse", str(sample_settings.warehouse))
     assert listed.returncode == 0, listed.stderr
     assert f"{path.stem}: {failing.height:,} rows, {path}" in listed.stdout
+    # with --json, stdout stays JSON (no rows were quarantined) and the files are on stderr
+    as_json = run_cli(
+        "quarantine", run.name, "--json", "--warehouse", str(sample_settings.warehouse)
+    )
+    assert as_json.returncode == 0, as_json.stderr
+    assert json.loads(as_json.stdout) == []
+    assert f"{path.stem}: {failing.height:,} rows, {path}" in as_json.stderr
     (artifact,) = [a for a in artifacts if a.key == "toll-gate-failures"]
     assert path.name in artifact.data and f"| {failing.height:,} |" in artifact.data
