@@ -61,12 +61,13 @@ windowed as (
         quantile_cont(log_error, [0.1, 0.5, 0.9]) over w as quantiles,
         count(log_error) over w as errors_seen,
     from stream
-    -- only the markers' quantiles are kept: an error row's frame is its own day alone, which
-    -- halves the window's work (5,000 daily vintages: 347,078 rows, 1.6 s to 0.8 s)
+    -- only the markers' quantiles are kept: an error row's frame is empty (from 0 to 1 day
+    -- before it), which cuts the window's work (5,000 daily vintages, 347,078 rows: 1.6 s when
+    -- every row took the two years, 0.8 s with its own day, 0.45 s empty)
     window w as (
         partition by lag_weeks order by day_number
         range between case when cutoff is null then 0 else 104 * 7 - 1 end preceding
-            and current row
+            and case when cutoff is null then 1 else 0 end preceding
     )
 ),
 
