@@ -91,7 +91,7 @@ def validate_task(
     for line in outcome.accepted:
         logger.warning("%s", line)
     if outcome.failures:
-        failures_artifact(outcome.failures, run_id)
+        failures_artifact(outcome.failures, run_id, warehouse)
         logger.warning(
             "every failing row of %d failed check(s) in %s: see `toll quarantine %s`",
             len(outcome.failures),
@@ -113,8 +113,17 @@ def validate_task(
     return checks
 
 
-def failures_artifact(failures: list, run_id: str) -> None:
-    """The `toll-gate-failures` artifact: each failed check's file of failing rows."""
+def failures_artifact(failures: list, run_id: str, warehouse: Warehouse | None = None) -> None:
+    """The `toll-gate-failures` artifact: each failed check's file of failing rows, linked by
+    a URL a browser opens: on object storage the file's object on the bucket, presigned (the run
+    uploads its quarantine when the gate ends; the signature does not need the object yet)."""
+
+    def link(path: Path) -> str:
+        if warehouse is None or warehouse.remote is None:
+            return path.as_uri()
+        key = path.relative_to(warehouse.root_folder()).as_posix()
+        return warehouse.remote.presigned(key)
+
     lines = [
         f"Every row each failed check found, as Parquet beside the run's quarantine "
         f"(`toll quarantine {run_id}` lists them).",
@@ -123,7 +132,7 @@ def failures_artifact(failures: list, run_id: str) -> None:
         "|---|---|---:|---|",
     ]
     lines += [
-        f"| {f.check} | {f.severity} | {f.rows:,} | [{f.path.name}]({f.path.as_uri()}) |"
+        f"| {f.check} | {f.severity} | {f.rows:,} | [{f.path.name}]({link(f.path)}) |"
         for f in failures
     ]
     create_markdown_artifact(
