@@ -159,7 +159,9 @@ def run(
             result = RunResult("nightly", str(same), 0, unchanged=True)
         else:
             from flows.ops.local_api import start_local_api
+            from flows.warehouse.lock import refuse_unwritable
 
+            refuse_unwritable(work)
             api_started = start_local_api()  # boots while the pipeline's modules import
             from flows.nightly import nightly
 
@@ -284,13 +286,16 @@ def backfill(
         return
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     from flows.ops.local_api import start_local_api
+    from flows.warehouse.lock import refuse_unwritable
+    from flows.warehouse.working_copy import working_copy
 
+    settings = load_settings(source_dir=source_dir, warehouse=warehouse)
+    refuse_unwritable(working_copy(Store.at(settings.warehouse, object_storage=True)))
     api_started = start_local_api()  # boots while the pipeline's modules import
     from prefect import tags
 
     from flows.backfill import backfill as backfill_flow
 
-    settings = load_settings(source_dir=source_dir, warehouse=warehouse)
     err.print(
         f"toll: backfill {first}..{last}, warehouse "
         f"{Store.at(settings.warehouse, object_storage=True)}"

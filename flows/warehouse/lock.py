@@ -15,6 +15,18 @@ class WarehouseBusy(TollError):
     """Another toll run holds the warehouse lock."""
 
 
+def refuse_unwritable(warehouse: Warehouse | Path) -> None:
+    """Fail as the lock would, before a run starts Prefect, when the warehouse (on object
+    storage: this host's working copy) cannot be written: a read-only mount took 15 s, a
+    temporary Prefect server and a Prefect error line before the same one-line message."""
+    warehouse = as_warehouse(warehouse)
+    try:
+        warehouse.ensure()
+        open(warehouse.lock_path(), "a+").close()  # what the lock opens, created if missing
+    except OSError as exc:
+        raise TollError(f"cannot write to warehouse {warehouse}: {exc.strerror}") from None
+
+
 @contextmanager
 def warehouse_lock(warehouse: Warehouse | Path) -> Iterator[None]:
     warehouse = as_warehouse(warehouse)

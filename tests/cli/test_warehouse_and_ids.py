@@ -133,4 +133,14 @@ def test_a_read_only_warehouse_is_read_and_every_write_refused_in_one_line(wareh
             assert code == 1, (args, output)
             line = _one_line(output)
             assert expected in line and "Read-only file system" in line, (args, line)
+        # a run or backfill says so before it starts Prefect (no server, no Prefect error line)
+        for args in (
+            ["run", "--rebuild"],
+            ["backfill", "--start", "2024-01-01", "--end", "2024-01-31"],
+        ):
+            code, output = toll(*args, "--warehouse", str(view))
+            assert code == 1, (args, output)
+            assert "Traceback" not in output and "prefect" not in output.lower(), (args, output)
+            last = output.strip().splitlines()[-1]
+            assert last == f"toll: cannot write to warehouse {view}: Read-only file system", last
     assert fingerprint(warehouse) == before
