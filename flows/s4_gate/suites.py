@@ -41,6 +41,8 @@ ROW_LEVEL_LAYERS = ("raw", "staging")
 LINEAGE = ("file_sha256", "source_row")
 _PARAM = re.compile(r"\$([a-z][a-z0-9_]*)")
 SQL_CHECK = "unexpected_rows_expectation"
+# the type GX runs SQL checks as (gx_counted.py: the count only, no rows fetched)
+COUNTED_CHECK = "unexpected_rows_count"
 SQL_HEADER = ("severity", "check", "description", "column")  # `column` is optional
 _FIELD = re.compile(r"^--\s*([a-z_]+)\s*:\s*(.*)$")
 _CONTINUED = re.compile(r"^--\s{4,}(\S.*)$")
@@ -230,6 +232,19 @@ def _prepare(spec: dict, parameters: dict[str, object]) -> dict:
     return spec
 
 
+def _counted(spec: dict) -> dict:
+    """The spec with its SQL checks as `UnexpectedRowsCount`s (gx_counted.py)."""
+    for expectation in spec["expectations"]:
+        if expectation["type"] == SQL_CHECK:
+            expectation["type"] = COUNTED_CHECK
+    return spec
+
+
+def expectation_type(config) -> str:
+    """An expectation's type as the suites name it (a SQL check runs as COUNTED_CHECK)."""
+    return SQL_CHECK if config.type == COUNTED_CHECK else config.type
+
+
 def run_gate(
     con: duckdb.DuckDBPyConnection,
     parameters: dict[str, object],
@@ -255,6 +270,7 @@ def validate(
     import great_expectations as gx  # slow import: only where validation runs
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    from flows.s4_gate.gx_counted import UnexpectedRowsCount  # noqa: F401 (registers the type)
     from flows.s4_gate.gx_duckdb import add_duckdb_datasource
 
     quiet_great_expectations()
@@ -277,7 +293,7 @@ def validate(
                     Check(name, "table_exists", None, "error", False, None, f"[no table {table}]")
                 )
                 continue
-            suite = gx.ExpectationSuite(**_prepare(spec, parameters))
+            suite = gx.ExpectationSuite(**_counted(_prepare(spec, parameters)))
             batch = (
                 datasource.add_table_asset(name, table_name=table)
                 .add_batch_definition_whole_table("whole")
@@ -359,12 +375,13 @@ def _check(suite: str, layer: str, item) -> Check:
     meta = config.meta or {}
     error = _exception_message(item.exception_info) if not item.success else None
     result = item.result or {}
+    kind = expectation_type(config)
     unexpected = result.get("unexpected_count")
     if unexpected is None and isinstance(result.get("observed_value"), int):
-        unexpected = result["observed_value"] if config.type == SQL_CHECK else None
+        unexpected = result["observed_value"] if kind == SQL_CHECK else None
     return Check(
         suite=suite,
-        expectation=config.type,
+        expectation=kind,
         column=config.kwargs.get("column") or meta.get("column"),
         severity=meta.get("severity", "error"),
         success=bool(item.success),
@@ -426,7 +443,7 @@ def _resolve(kwargs: dict, params: dict[str, object]) -> dict:
 def failing_query(table: str, config, params: dict[str, object]) -> str | None:
     """The SQL selecting every row a failed expectation found (None: a table-level check)."""
     kwargs = config.kwargs
-    if config.type == SQL_CHECK:
+    if expectation_type(config) == SQL_CHECK:
         query = kwargs.get("unexpected_rows_query")
         if not isinstance(query, str):
             return None
@@ -446,7 +463,8 @@ def failing_rows(
         return None
     kwargs = config.kwargs
     column = kwargs.get("column") or (config.meta or {}).get("column")
-    reason = config.description or (config.meta or {}).get("description") or config.type
+    kind = expectation_type(config)
+    reason = config.description or (config.meta or {}).get("description") or kind
     select = failing_query(table, config, params)
     if select is None:
         return None
@@ -457,7 +475,7 @@ def failing_rows(
     return frame.select(
         pl.col("file_sha256"),
         pl.col("source_row").cast(pl.Int64).alias("row"),
-        pl.lit(config.type).alias("expectation"),
+        pl.lit(kind).alias("expectation"),
         pl.lit(column, pl.String).alias("column"),
         value.alias("value"),
         pl.lit(reason).alias("reason"),

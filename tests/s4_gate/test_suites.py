@@ -4,8 +4,10 @@ and `load_suites` assembles the JSON suites and the SQL files into the GX suites
 import json
 import re
 
+import duckdb
 import pytest
 import sqlglot
+from duckdb.sqltypes import BIGINT
 
 from flows.errors import SuiteError
 from flows.s4_gate import suites as gate
@@ -171,3 +173,41 @@ def test_a_column_bound_reading_an_unset_parameter_is_named():
         gate._resolve({"column": "x", "max_value": {"$PARAMETER": "max_nothing"}}, {"a": 1})
     with pytest.raises(SuiteError, match="type dict cannot go into SQL: expected a number"):
         gate.sql_literal({"a": 1})
+
+
+def test_a_sql_check_runs_its_query_once_and_reports_as_unexpected_rows_expectation():
+    from flows.s4_gate.gx_counted import UnexpectedRowsCount
+
+    assert UnexpectedRowsCount.expectation_type == gate.COUNTED_CHECK
+    con = duckdb.connect()
+    con.execute("create table raw_things as select range as id from range(10)")
+    seen = []
+    con.create_function("seen", lambda i: seen.append(i) or i, [BIGINT], BIGINT)
+
+    def check(name: str, where: str) -> dict:
+        return {
+            "type": gate.SQL_CHECK,
+            "kwargs": {"unexpected_rows_query": f"select * from {{batch}} where {where}"},
+            "meta": {"severity": "warning", "check": name},
+            "description": f"no row where {where}",
+        }
+
+    expectations = [check("counted_once", "seen(id) > 9"), check("id_below_7", "id >= 7")]
+    suite = {"name": "raw_things", "expectations": expectations, "meta": {"table": "raw_things"}}
+
+    result = gate.validate(con, {}, {"raw_things": suite})
+
+    # GX's own UnexpectedRowsExpectation also fetched the rows: every row was seen twice
+    assert sorted(seen) == list(range(10))
+    passed, failed = result.checks
+    assert (passed.expectation, passed.success, passed.unexpected) == (gate.SQL_CHECK, True, 0)
+    assert (failed.expectation, failed.success, failed.unexpected) == (gate.SQL_CHECK, False, 3)
+    assert failed.detail == "first rows: id=7 | id=8 | id=9"
+    assert failed.describe() == (
+        "raw_things: unexpected_rows_expectation id_below_7 (no row where id >= 7) "
+        "(3 unexpected rows) first rows: id=7 | id=8 | id=9"
+    )
+    assert [r.result for r in result.results[0].results] == [
+        {"observed_value": 0},
+        {"observed_value": 3},
+    ]
