@@ -3,19 +3,19 @@
 -- partition: as_of
 -- rows from stg_mediazona_daily: as_of = {as_of} and date_trunc('week', death_date) = {week_start}
 with vintages as (
-    select * from stg_mediazona_daily
+    -- the sums per vintage and week of stg_mediazona_daily (int_named_vintage_counts)
+    select * from int_named_vintage_counts where series = 'mediazona'
 ),
 
 final as (
     select
         -- keys
-        date_trunc('week', death_date)::date as week_start,
-        as_of,
+        week_start,
+        vintage as as_of,
         -- measures
-        sum(named_deaths)::bigint as named_deaths,
-        bool_or(provisional) as provisional,
+        named::bigint as named_deaths,
+        provisional,
     from vintages
-    group by all
 )
 
 select * from final order by week_start, as_of
