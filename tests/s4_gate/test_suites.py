@@ -211,3 +211,31 @@ def test_a_sql_check_runs_its_query_once_and_reports_as_unexpected_rows_expectat
         {"observed_value": 0},
         {"observed_value": 3},
     ]
+
+
+@pytest.mark.parametrize(
+    ("suite", "day"), [("raw_mediazona_daily", '"date"'), ("stg_mediazona_daily", "death_date")]
+)
+def test_mediazona_key_unique_selects_every_row_of_a_repeated_key_as_grouping_does(suite, day):
+    # neighbours in each vintage's day order instead of grouping by both keys: at 100x (6.9 M
+    # rows) 0.4-0.6 s against 1.2-1.4 s; the rows must be those the grouping selects
+    con = duckdb.connect()
+    con.execute(
+        f"""create table checked as select * from (values
+        (1, date '2024-01-01', date '2024-01-01'), (2, date '2024-01-01', date '2024-01-01'),
+        (3, date '2024-01-01', date '2024-01-02'), (4, date '2024-01-01', null),
+        (5, date '2024-01-01', null), (6, null, date '2024-01-03'), (7, null, date '2024-01-03'),
+        (8, date '2024-02-01', date '2024-01-01'), (9, date '2024-02-01', date '2024-01-05'),
+        (10, date '2024-02-01', date '2024-01-05'), (11, date '2024-02-01', date '2024-01-05'),
+        (12, date '2024-02-01', date '2024-01-06')) v(source_row, as_of, {day})"""
+    )
+    check = gate.read_sql_check(gate.EXPECTATIONS_DIR / suite / "key_unique.sql")
+    query = check["kwargs"]["unexpected_rows_query"].replace("{batch}", "checked")
+    grouped = (
+        f"select * from checked where (as_of, {day}) in "
+        f"(select as_of, {day} from checked group by as_of, {day} having count(*) > 1)"
+    )
+    selected = con.execute(query).fetchall()
+    assert sorted(selected) == sorted(con.execute(grouped).fetchall())
+    assert sorted(row[0] for row in selected) == [1, 2, 9, 10, 11]
+    assert [c[0] for c in con.execute(query).description] == ["source_row", "as_of", day.strip('"')]
