@@ -8,9 +8,6 @@ with mediazona as (
         as_of as vintage,
         date_trunc('week', death_date)::date as week_start,
         sum(named_deaths) as named,
-        -- for fct_named_vintages, which reads these sums rather than aggregate the 6.9 M daily
-        -- rows of 5,000 vintages again
-        bool_or(provisional) as provisional,
     from stg_mediazona_daily
     group by all
 ),
@@ -21,7 +18,6 @@ year_end as (
         cast(vintage_text as date) as vintage,
         week_start,
         named,
-        null::boolean as provisional,
     from (
         unpivot (
             select

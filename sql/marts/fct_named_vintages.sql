@@ -3,19 +3,19 @@
 -- partition: as_of
 -- rows from stg_mediazona_daily: as_of = {as_of} and date_trunc('week', death_date) = {week_start}
 with vintages as (
-    -- the sums per vintage and week of stg_mediazona_daily (int_named_vintage_counts)
-    select * from int_named_vintage_counts where series = 'mediazona'
+    select * from stg_mediazona_daily
 ),
 
 final as (
     select
         -- keys
-        week_start,
-        vintage as as_of,
+        date_trunc('week', death_date)::date as week_start,
+        as_of,
         -- measures
-        named::bigint as named_deaths,
-        provisional,
+        sum(named_deaths)::bigint as named_deaths,
+        bool_or(provisional) as provisional,
     from vintages
+    group by all
 )
 
 select * from final order by week_start, as_of
