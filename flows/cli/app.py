@@ -290,16 +290,14 @@ def backfill(
     from flows.warehouse.working_copy import working_copy
 
     settings = load_settings(source_dir=source_dir, warehouse=warehouse)
-    refuse_unwritable(working_copy(Store.at(settings.warehouse, object_storage=True)))
+    store = Store.at(settings.warehouse, object_storage=True)
+    refuse_unwritable(working_copy(store))
     api_started = start_local_api()  # boots while the pipeline's modules import
     from prefect import tags
 
     from flows.backfill import backfill as backfill_flow
 
-    err.print(
-        f"toll: backfill {first}..{last}, warehouse "
-        f"{Store.at(settings.warehouse, object_storage=True)}"
-    )
+    err.print(f"toll: backfill {first}..{last}, warehouse {store}")
     started = time.monotonic()
     api_started()
     with tags(*run_tags("backfill", first, last)):

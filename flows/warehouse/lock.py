@@ -19,10 +19,15 @@ def refuse_unwritable(warehouse: Warehouse | Path) -> None:
     """Fail as the lock would, before a run starts Prefect, when the warehouse (on object
     storage: this host's working copy) cannot be written: a read-only mount took 15 s, a
     temporary Prefect server and a Prefect error line before the same one-line message."""
-    warehouse = as_warehouse(warehouse)
+    _open_lock_file(as_warehouse(warehouse)).close()
+
+
+def _open_lock_file(warehouse: Warehouse):
+    """The warehouse's lock file, created if missing; a folder that cannot be written is one
+    clear error."""
+    warehouse.ensure()
     try:
-        warehouse.ensure()
-        open(warehouse.lock_path(), "a+").close()  # what the lock opens, created if missing
+        return open(warehouse.lock_path(), "a+")
     except OSError as exc:
         raise TollError(f"cannot write to warehouse {warehouse}: {exc.strerror}") from None
 
@@ -35,11 +40,7 @@ def warehouse_lock(warehouse: Warehouse | Path) -> Iterator[None]:
         # ETag read), so a writer that lost the race fails with PointerMoved instead
         yield
         return
-    warehouse.ensure()
-    try:
-        handle = open(warehouse.lock_path(), "a+")
-    except OSError as exc:
-        raise TollError(f"cannot write to warehouse {warehouse}: {exc.strerror}") from None
+    handle = _open_lock_file(warehouse)
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
