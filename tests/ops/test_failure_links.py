@@ -5,6 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from prefect import flow, get_client
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterKey,
+    FlowRunFilter,
+    FlowRunFilterId,
+)
 from prefect.runtime import flow_run
 
 from flows.pipeline.tasks import failures_artifact
@@ -27,12 +33,13 @@ def _artifact(warehouse: Warehouse, path: Path) -> str:
         return str(flow_run.id)
 
     run_id = gate()
+    # filtered on the server: an unfiltered read_artifacts returns one page, which on the
+    # suite's shared test server (hundreds of artifacts by now) missed this run's artifact
     with get_client(sync_client=True) as client:
-        (artifact,) = [
-            a
-            for a in client.read_artifacts()
-            if a.key == "toll-gate-failures" and str(a.flow_run_id) == run_id
-        ]
+        (artifact,) = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["toll-gate-failures"])),
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])),
+        )
     return artifact.data
 
 
