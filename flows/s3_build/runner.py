@@ -22,11 +22,12 @@ def register_raw_tables(
     catalogue: dict[str, Source],
     as_of: date | None = None,
 ) -> dict[str, int]:
-    """One table `raw_<source>` of the Parquet files in use; returns files per source.
+    """One relation `raw_<source>` of the Parquet files in use; returns files per source.
 
-    A table, not a view: the staging models and about 70 raw-layer expectations each read it,
-    and a view would open every file again each time (100x, 5,000 vintage files: the gate took
-    42 s on views, 24 s on tables, for 7 s spent loading them once)."""
+    A view over a few files (`raw_tables.FEW_FILES`), else a table: the staging models and about
+    70 raw-layer expectations each read it, and a view would open every file again each time
+    (100x, 5,000 vintage files: the gate took 42 s on views, 24 s on tables, for 7 s spent
+    loading them once)."""
     warehouse = as_warehouse(warehouse)
     used: dict[str, int] = {}
     for source in catalogue.values():
@@ -38,6 +39,8 @@ def register_raw_tables(
         _drop(con, name)
         if raw_tables.wanted(entries):
             raw_tables.create_table(con, warehouse, name, entries)  # thousands of maps
+        elif raw_tables.few_files(entries):
+            read_entries(con, warehouse, entries).create_view(name)
         else:
             read_entries(con, warehouse, entries).create(name)
         used[source.name] = len(entries)

@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path, PurePosixPath
 
 import duckdb
+import numpy as np
 import polars as pl
 
 from flows.errors import TollError
@@ -221,14 +222,16 @@ def _write_together(
     shas = [sha256 for _, _, _, sha256, _ in files]
     name = hashlib.sha256("\n".join(shas).encode()).hexdigest()[:16]
     path = f"{warehouse.raw_key(files[0][0].source, stamp)}/{TOGETHER}{name}.parquet"
-    rows = pl.concat(
-        [
-            _with_origin(parsed.rows, sha256, spec.as_of or fetched_at.date())
-            for spec, _, _, sha256, parsed in files
-        ],
-        how="diagonal_relaxed",
-    )
-    write_parquet_atomic(rows, warehouse.path(path))
+    rows = pl.concat([parsed.rows for *_, parsed in files], how="diagonal_relaxed")
+    # Each file's sha256 and as_of gathered over its rows after the concat, not a literal
+    # column per file before it. 5,000 vintages, 6.9 M rows at 100x: 0.82-1.18 s to concat and
+    # write before, 0.50-0.69 s (polars' repeat_by + explode was slower than the literals).
+    which = np.repeat(np.arange(len(files)), [parsed.rows.height for *_, parsed in files])
+    origin = pl.DataFrame(
+        {"file_sha256": shas, "as_of": [spec.as_of or fetched_at.date() for spec, *_ in files]},
+        schema={"file_sha256": pl.String, "as_of": pl.Date},
+    )[which]
+    write_parquet_atomic(rows.hstack(origin), warehouse.path(path))
     return path
 
 
@@ -237,13 +240,24 @@ def read_entries(
 ) -> duckdb.DuckDBPyRelation:
     """The parsed rows of these entries as one relation.
 
-    A file stored `together` holds the rows of several entries, not all of them in use (a
-    vintage replaced by a later one of the same date): rows are kept by their `file_sha256`.
-    Filtered always, since one entry per file does not show that the file holds one entry's
-    rows; it costs 0.13 s over 7M rows."""
+    A file stored `together` holds the rows of several entries, not always all of them in use
+    (a vintage replaced by a later one of the same date): then rows are kept by their
+    `file_sha256`. Not otherwise, as the filter costs every query of a view 0.13 s over 7M rows:
+    a file of its own holds only its entry's rows, and files stored together whose row count
+    (Parquet metadata) is that of the entries in use hold no other rows."""
     uris = list(dict.fromkeys(parquet_uri(warehouse, e) for e in entries))
+    together = [e for e in entries if stored_together(e)]
+    others = False
+    if together:
+        shared = list(dict.fromkeys(parquet_uri(warehouse, e) for e in together))
+        [(held,)] = con.execute(
+            "select sum(num_rows) from parquet_file_metadata(?)", [shared]
+        ).fetchall()
+        others = held != sum(e.rows for e in together)
     # The relation API takes the file list as a value: no path is pasted into SQL text.
     relation = con.read_parquet(uris, union_by_name=True)
+    if not others:
+        return relation
     wanted = [duckdb.ConstantExpression(e.sha256) for e in entries]
     return relation.filter(duckdb.ColumnExpression("file_sha256").isin(*wanted))
 

@@ -90,19 +90,28 @@ def test_a_broken_cache_is_read_around(tmp_path) -> None:
     assert _table(warehouse, source) == [(d, 1000.0 + d) for d in range(4)]
 
 
-def test_few_files_are_read_whole_without_a_cache(tmp_path) -> None:
+@pytest.mark.parametrize(("files", "kind"), [(2, "VIEW"), (11, "BASE TABLE")])
+def test_files_not_cached_are_a_view_when_few_else_a_table(
+    tmp_path, monkeypatch, files: int, kind: str
+) -> None:
+    monkeypatch.setattr(raw_tables, "MANY_FILES", 100)  # no cache for these
     warehouse = tmp_path / "wh"
-    source = _source(2)
-    for day in range(2):
+    source = _source(files)
+    for day in range(files):
         _store(warehouse, source, day)
     con = connect()
     register_raw_tables(con, warehouse, {"maps": source})
-    kind = con.execute(
+    found = con.execute(
         "select table_type from information_schema.tables where table_name = 'raw_maps'"
     ).fetchone()
-    # a table all the same: the models and the gate query it many times
-    assert kind == ("BASE TABLE",)
+    # a view over a few files; a table over many, which the models and the gate query often
+    assert found == (kind,)
+    assert con.execute("select day, km2 from raw_maps order by day").fetchall() == [
+        (d, 1000.0 + d) for d in range(files)
+    ]
     assert not Warehouse.at(warehouse).cache_path("raw").exists()
+    # a rebuild replaces either kind
+    register_raw_tables(con, warehouse, {"maps": source})
 
 
 def test_files_stored_together_give_only_the_rows_in_use(tmp_path) -> None:
@@ -129,3 +138,25 @@ def test_files_stored_together_give_only_the_rows_in_use(tmp_path) -> None:
     fetch([2], 2000.0)
     assert _table(warehouse, source) == [(0, 1000.0), (1, 1001.0), (2, 2002.0), (3, 1003.0)]
     assert _table(warehouse, source, FIRST + timedelta(days=1)) == [(0, 1000.0), (1, 1001.0)]
+
+
+def test_rows_stored_together_keep_their_own_file(tmp_path) -> None:
+    """Each row carries its own file's sha256 and as_of, files without rows included."""
+    source = _source(4, keep_all=True)
+    heights = [2, 0, 3, 0]
+    files = [
+        (
+            source.files[day],
+            source.files[day].url,
+            f"map {day}".encode(),
+            f"{day}{0:063d}",
+            Parsed(pl.DataFrame({"day": [day] * n}, schema={"day": pl.Int64}), pl.DataFrame()),
+        )
+        for day, n in enumerate(heights)
+    ]
+    entries = store_all(tmp_path / "wh", files, datetime.now(UTC), together=True)
+    rows = pl.read_parquet(tmp_path / "wh" / entries[0].parquet_path)
+    assert rows["day"].to_list() == [0, 0, 2, 2, 2]
+    assert rows["file_sha256"].to_list() == [f"{d}{0:063d}" for d in rows["day"]]
+    assert rows["as_of"].to_list() == [FIRST + timedelta(days=d) for d in rows["day"]]
+    assert [e.rows for e in entries] == heights
