@@ -182,10 +182,12 @@ def add_tags(tags: list[str]) -> None:
 
 
 # Imported by the gate and lineage steps; slow to import (GX 2.5 s, sqlglot's lineage 0.3 s on
-# the real data, a quarter of the gate's 5.9 s at 1x). A thread imports them while the models
-# build (DuckDB releases the GIL); the step then finds them loaded. Started after the fetch
-# stage, never before it: the map parser forks worker processes, and a fork while another
-# thread holds an import lock can deadlock the child.
+# the real data, a quarter of the gate's 5.9 s at 1x). A thread imports them while the other
+# sources are fetched (their parsing, zstd and writes release the GIL); the steps then find
+# them loaded. Started once the map parser's worker processes are done, never before: a fork
+# while another thread holds an import lock can deadlock the child. Started after the whole
+# fetch, the import ran into the build: 100x build 6.5-9.6 s, 2.7-4.2 s started here, while
+# the fetch takes 1-4 s longer (7 runs each on a noisy machine).
 SLOW_IMPORTS = ("great_expectations", "sqlglot.lineage")
 
 
@@ -232,6 +234,7 @@ def fetch_sources(
     warehouse.manifest()  # read once here, not by two threads at once
     forking = [s for s in sources.values() if s.format in HEAVY_FORMATS]
     states = {s.name: fetch_task(**parameters(s), return_state=True) for s in forking}
+    warm_imports()  # no fork after this point
     if not any(state.is_failed() for state in states.values()):
         with ThreadPoolTaskRunner(max_workers=FETCH_THREADS) as runner:
             futures = {
@@ -294,7 +297,6 @@ def _run(settings: Settings, run_date: date, plan: RunPlan) -> State:
         if parts := spread_ingest(settings, warehouse, plan.select(catalogue), fetched_at):
             progress.info("%d ingest part(s) ran on the pool", parts)
         outcomes = fetch_sources(settings, warehouse, plan.select(catalogue), fetched_at)
-        warm_imports()
         if warehouse.remote is not None and (pushed := push_raw(warehouse)):
             progress.info("uploaded %d raw file(s) to %s", pushed, warehouse.remote.root)
         new_files = sum(len(o.new) for o in outcomes)
