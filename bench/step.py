@@ -10,6 +10,8 @@ Writes what it measured inside the process (phases, import and flow time) as JSO
 from __future__ import annotations
 
 import argparse
+import atexit
+import gc
 import json
 import os
 import time
@@ -31,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--end", type=date.fromisoformat)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
+    # as `toll` does (flows/cli/shutdown.py): its exit is part of what a user waits for
+    atexit.register(gc.freeze)
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from flows.cli.shutdown import skip_collection_at_exit
 from flows.config import load_settings
 from flows.errors import (
     PROGRESS_LOGGER,
@@ -853,6 +854,7 @@ def server_deploy() -> None:
 
 
 def main() -> None:
+    skip_collection_at_exit()
     # one format for every log line the CLI prints (Prefect's), and toll's own progress lines
     logging.basicConfig(
         level=logging.WARNING,
