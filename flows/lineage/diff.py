@@ -119,6 +119,11 @@ def diff_table(a: Path, b: Path, table: str, keys: list[str]) -> dict:
     path_a, path_b = a / f"{table}.parquet", b / f"{table}.parquet"
     old = pl.read_parquet(path_a) if path_a.exists() else None
     new = pl.read_parquet(path_b) if path_b.exists() else None
+    if old is None and new is None:  # their lineage lists it as published: both are damaged
+        raise TollError(
+            f"snapshots {a.name} and {b.name}: table {table} is published by their lineage but "
+            f"its file {table}.parquet is in neither (looked in {a} and {b})"
+        )
     if old is None or new is None:
         return {
             "table": table,

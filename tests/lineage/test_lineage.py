@@ -354,6 +354,20 @@ def test_diff_reports_a_column_added_between_snapshots(runs, tmp_path):
     assert "- column(s) added: `extra`" in render_markdown(result)
 
 
+def test_diff_names_a_table_missing_from_both_snapshots(runs, tmp_path):
+    import shutil
+
+    from flows.errors import TollError
+
+    _, _, _, newer, _ = runs
+    before, after = tmp_path / "20260101T000000Z", tmp_path / "20260102T000000Z"
+    for copy in (before, after):
+        shutil.copytree(newer, copy)
+        (copy / "dim_region.parquet").unlink()
+    with pytest.raises(TollError, match=r"table dim_region .* in neither"):
+        diff_snapshots(before, after)
+
+
 def test_explain_and_diff_on_s3_equal_the_local_folder(runs, tmp_path, monkeypatch):
     """The same published snapshots as objects on S3 (moto, loopback): `toll explain` and
     `toll diff` read them through this host's mirror and answer exactly as on the folder."""
