@@ -26,8 +26,8 @@ FEW_ROWS = 1_000_000
 # At most this many Parquet files: a build reads them through a view, not a copied table.
 # 100x, Mediazona's 6.9 M rows in one file: copying them into the work database took 0.95 s of
 # the build, while a query of the view costs 0.005-0.013 s more than of the table, and the
-# gate's queries run beside the column lineage. Over many files each of the ~70 queries of the
-# raw layer would open every file again (5,000 vintage files: gate 42 s on views, 24 s on tables).
+# gate's queries run beside the column lineage. Over more files, a table (why: runner.py's
+# `register_raw_tables`).
 FEW_FILES = 10
 ORIGIN = "_raw_parquet"  # the raw file a cached row came from (warehouse-relative)
 
