@@ -87,7 +87,7 @@ def _pipeline(args: argparse.Namespace) -> dict:
     # as `toll run` does: Prefect's temporary server boots while the flows are imported
     from flows.ops.local_api import start_local_api
 
-    api_started = start_local_api()
+    api = start_local_api()
     import prefect  # noqa: F401
 
     prefect_import = time.perf_counter() - libraries
@@ -106,8 +106,8 @@ def _pipeline(args: argparse.Namespace) -> dict:
             return backfill(args.start, args.end, settings=settings, run_date=args.run_date)
 
     flow_started = time.perf_counter()
-    api_started()  # the wait for the server counts as Prefect's, as it did inside the flow call
-    result = run()
+    with api.serving():  # the wait for the server counts as Prefect's, as it did inside the flow
+        result = run()
     flow_s = time.perf_counter() - flow_started
     phases = probe.totals()
     work = sum(phases.values())

@@ -127,7 +127,6 @@ def run(
         )
         settings = load_settings(source_dir=sample_dir, warehouse=target, verify_checksums=False)
     from flows.s5_publish.fingerprint import standing_snapshot
-    from flows.s6_report.headline import headline
 
     where = settings.source_dir or "upstream URLs"
     store = Store.at(settings.warehouse, object_storage=True)
@@ -163,14 +162,16 @@ def run(
             from flows.warehouse.lock import refuse_unwritable
 
             refuse_unwritable(work)
-            api_started = start_local_api()  # boots while the pipeline's modules import
+            api = start_local_api()  # boots while the pipeline's modules import
             from flows.nightly import nightly
 
-            api_started()
-            result = nightly(settings=settings, rebuild=rebuild)
+            with api.serving():
+                result = nightly(settings=settings, rebuild=rebuild)
     except TollError as exc:
         _print_error(exc)
         raise typer.Exit(1) from None
+    from flows.s6_report.headline import headline  # altair: imported after the server starts
+
     figures = headline(Path(result.snapshot))
     elapsed = time.monotonic() - started
     if as_json:
@@ -293,15 +294,14 @@ def backfill(
     settings = load_settings(source_dir=source_dir, warehouse=warehouse)
     store = Store.at(settings.warehouse, object_storage=True)
     refuse_unwritable(working_copy(store))
-    api_started = start_local_api()  # boots while the pipeline's modules import
+    api = start_local_api()  # boots while the pipeline's modules import
     from prefect import tags
 
     from flows.backfill import backfill as backfill_flow
 
     err.print(f"toll: backfill {first}..{last}, warehouse {store}")
     started = time.monotonic()
-    api_started()
-    with tags(*run_tags("backfill", first, last)):
+    with api.serving(), tags(*run_tags("backfill", first, last)):
         result = backfill_flow(start=first, end=last, settings=settings)
     elapsed = time.monotonic() - started
     if as_json:

@@ -1,4 +1,4 @@
-"""Prefect's temporary server boots while a run imports the pipeline (flows/ops/local_api.py)."""
+"""Prefect's temporary server boots before a run imports Prefect (flows/ops/local_api.py)."""
 
 from __future__ import annotations
 
@@ -14,23 +14,34 @@ from flows.ops import local_api
 REPO = Path(__file__).resolve().parents[2]
 
 SCRIPT = """
-import sys
+import subprocess, sys, types
 from flows.ops import local_api
+real = subprocess.Popen
+seen = []
+def popen(*args, **kwargs):
+    if not seen and "uvicorn" in str(args[0] if args else kwargs.get("args")):
+        seen.append(1)
+        print("prefect-imported-at-start", "prefect" in sys.modules)
+    return real(*args, **kwargs)
+subprocess.Popen = popen
 if sys.argv[1] == "broken":
-    import types
-    local_api.sys = types.SimpleNamespace(executable="/bin/false")  # the early start fails
-ready = local_api.start_local_api()
-ready()
-from prefect.server.api.server import SubprocessASGIServer
-early = SubprocessASGIServer().port if SubprocessASGIServer().running else None
+    local_api.sys = types.SimpleNamespace(executable="/bin/false", modules=sys.modules)
+api = local_api.start_local_api()
 from prefect import flow, get_client
+from prefect.settings import get_current_settings
 @flow
 def one() -> int:
     with get_client(sync_client=True) as client:
         print("api", client.api_url)
+    print("heartbeat", get_current_settings().flows.heartbeat_frequency)
     return 1
-assert one() == 1
+with api.serving():
+    from prefect.server.api.server import SubprocessASGIServer
+    early = SubprocessASGIServer().port if SubprocessASGIServer().running else None
+    assert one() == 1
 print("early", early)
+print("temporary", api.temporary)
+print("stopped", None if local_api.early is None else local_api.early.poll() is not None)
 """
 
 
@@ -47,11 +58,11 @@ def fresh_env(tmp_path_factory) -> dict[str, str]:
     return env
 
 
-def _run(env: dict[str, str], mode: str) -> dict[str, str]:
+def _run(env: dict[str, str], mode: str, cwd: Path = REPO, script: str = SCRIPT) -> dict:
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, mode],
+        [sys.executable, "-c", script, mode],
         env=env,
-        cwd=REPO,
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=180,
@@ -60,16 +71,23 @@ def _run(env: dict[str, str], mode: str) -> dict[str, str]:
     return dict(line.split(" ", 1) for line in done.stdout.splitlines() if " " in line)
 
 
-def test_the_flow_runs_on_the_server_booted_early(fresh_env) -> None:
+def test_the_flow_runs_on_the_server_booted_before_prefect_is_imported(fresh_env) -> None:
     found = _run(fresh_env, "ok")
+    assert found["prefect-imported-at-start"] == "False"
     assert found["early"] != "None"
     assert found["api"].rstrip("/") == f"http://127.0.0.1:{found['early']}/api"
+    # nothing on a temporary server watches heartbeats; Prefect's thread for them made every
+    # flow call wait up to a second at its end
+    assert found["heartbeat"] == "None"
+    assert found["temporary"] == "True"
 
 
 def test_a_failed_early_start_leaves_the_flow_its_own_server(fresh_env) -> None:
     found = _run(fresh_env, "broken")
     assert found["early"] == "None"
+    assert found["stopped"] == "True"
     assert found["api"].startswith("http://127.0.0.1:")  # Prefect started one itself
+    assert found["heartbeat"] == "None"
 
 
 def test_nothing_is_started_with_an_api_url(monkeypatch) -> None:
@@ -78,4 +96,38 @@ def test_nothing_is_started_with_an_api_url(monkeypatch) -> None:
         raise AssertionError("a server process was started")
 
     monkeypatch.setattr(local_api.subprocess, "Popen", refuse)
-    local_api.start_local_api()()
+    api = local_api.start_local_api()
+    with api.serving():
+        from prefect.settings import get_current_settings
+
+        assert api.temporary is False
+        assert get_current_settings().flows.heartbeat_frequency is not None  # a real server's
+
+
+NO_FLOW = """
+import subprocess, sys
+from flows.ops import local_api
+api = local_api.start_local_api()
+with api.serving():
+    pass
+print("spawned", local_api.early is not None)
+print("stopped", None if local_api.early is None else local_api.early.poll() is not None)
+print("temporary", api.temporary)
+"""
+
+
+def test_an_api_url_in_the_active_profile_starts_nothing(fresh_env, tmp_path) -> None:
+    profiles = tmp_path / "profiles.toml"
+    profiles.write_text(
+        'active = "team"\n[profiles.team]\nPREFECT_API_URL = "http://127.0.0.1:9/api"\n'
+    )
+    env = {**fresh_env, "PREFECT_PROFILES_PATH": str(profiles)}
+    found = _run(env, "-", script=NO_FLOW)
+    assert found == {"spawned": "False", "stopped": "None", "temporary": "False"}
+
+
+def test_an_api_url_only_prefect_finds_stops_the_early_server(fresh_env, tmp_path) -> None:
+    # a prefect.toml in the working folder: read by Prefect, not by the early check
+    (tmp_path / "prefect.toml").write_text('[api]\nurl = "http://127.0.0.1:9/api"\n')
+    found = _run(fresh_env, "-", cwd=tmp_path, script=NO_FLOW)
+    assert found == {"spawned": "True", "stopped": "True", "temporary": "False"}
