@@ -27,18 +27,24 @@ subprocess.Popen = popen
 if sys.argv[1] == "broken":
     local_api.sys = types.SimpleNamespace(executable="/bin/false", modules=sys.modules)
 api = local_api.start_local_api()
-from prefect import flow, get_client
+from prefect import flow, get_client, task
 from prefect.settings import get_current_settings
+@task
+def step(i: int) -> int:
+    return i
 @flow
 def one() -> int:
     with get_client(sync_client=True) as client:
         print("api", client.api_url)
     print("heartbeat", get_current_settings().flows.heartbeat_frequency)
-    return 1
+    return sum(step(i) for i in range(12))
 with api.serving():
     from prefect.server.api.server import SubprocessASGIServer
     early = SubprocessASGIServer().port if SubprocessASGIServer().running else None
-    assert one() == 1
+    assert one() == 66
+with get_client(sync_client=True) as client:
+    runs = client.read_task_runs()
+    print("recorded", sum(r.state is not None and r.state.is_final() for r in runs), len(runs))
 print("early", early)
 print("temporary", api.temporary)
 print("stopped", None if local_api.early is None else local_api.early.poll() is not None)
@@ -80,6 +86,9 @@ def test_the_flow_runs_on_the_server_booted_before_prefect_is_imported(fresh_env
     # flow call wait up to a second at its end
     assert found["heartbeat"] == "None"
     assert found["temporary"] == "True"
+    # the block ends once the server has recorded every task run's final state: without the
+    # heartbeat's second, it was stopped while recording them
+    assert found["recorded"] == "12 12"
 
 
 def test_a_failed_early_start_leaves_the_flow_its_own_server(fresh_env) -> None:
