@@ -164,8 +164,9 @@ def run(
             refuse_unwritable(work)
             api = start_local_api()  # boots while the pipeline's modules import
             from flows.nightly import nightly
+            from flows.pipeline.run import import_slow_modules
 
-            with api.serving():
+            with api.serving(meanwhile=import_slow_modules):
                 result = nightly(settings=settings, rebuild=rebuild)
     except TollError as exc:
         _print_error(exc)
@@ -298,10 +299,11 @@ def backfill(
     from prefect import tags
 
     from flows.backfill import backfill as backfill_flow
+    from flows.pipeline.run import import_slow_modules
 
     err.print(f"toll: backfill {first}..{last}, warehouse {store}")
     started = time.monotonic()
-    with api.serving(), tags(*run_tags("backfill", first, last)):
+    with api.serving(meanwhile=import_slow_modules), tags(*run_tags("backfill", first, last)):
         result = backfill_flow(start=first, end=last, settings=settings)
     elapsed = time.monotonic() - started
     if as_json:

@@ -15,7 +15,11 @@ def this_host(api_url: str | None = None) -> str:
     if api_url is None:
         from prefect.settings import PREFECT_API_URL
 
+        from flows.ops.local_api import TEMPORARY_URLS
+
         api_url = PREFECT_API_URL.value()
+        if api_url in TEMPORARY_URLS:  # this process's own temporary server: no other host
+            api_url = None
     name = socket.gethostname()
     target = urlsplit(api_url or "").hostname
     if not target:

@@ -1,15 +1,17 @@
-"""Boot Prefect's temporary local API before the run imports Prefect, not after.
+"""Boot Prefect's temporary local API before the run imports Prefect, and point the flow at it.
 
-Without `PREFECT_API_URL`, the first flow call imports Prefect's server module (1.2 s here) and
-only then starts the temporary server (a uvicorn process, 2.5 s more until healthy), while the
-run waits: a third of the 5.4 s from `toll run` to its flow's start on the real data. Here the
-server process is started first, with the command Prefect's `SubprocessASGIServer` uses (prefect
-3.9, pinned in constraints.txt), and handed to that object, which the flow's client then finds
-running (one per process). The process starts before this one imports Prefect at all (0.5-0.8 s
-of import): the environment and the active profile tell whether an API is configured; what only
-Prefect's own settings reveal (a `prefect.toml`, a `.env`) is checked once Prefect is imported,
-and a server started for nothing is stopped then. With an API URL set (a team server, a worker)
-nothing is started. If the early start fails, the flow starts its server as it always did.
+Without `PREFECT_API_URL`, the first flow call imports Prefect's server module and only then
+starts the temporary server (a uvicorn process, 2.5 s more until healthy), while the run waits:
+a third of the 5.4 s from `toll run` to its flow's start on the real data. Here the server
+process is started first, with the command Prefect's `SubprocessASGIServer` uses (prefect 3.9,
+pinned in constraints.txt), before this process imports Prefect at all (0.5-0.8 s of import):
+the environment and the active profile tell whether an API is configured; what only Prefect's
+own settings reveal (a `prefect.toml`, a `.env`) is checked once it is imported, and a server
+started for nothing is stopped then. The flow block (`LocalApi.serving`) then runs with
+`PREFECT_API_URL` set to that server, so this process never imports Prefect's server module
+(1.2-1.8 s of CPU beside the server's own boot on a 2-core machine); the server is stopped when
+the process exits. With an API URL set (a team server, a worker) nothing is started. If the
+early start fails, the flow starts its server as it always did.
 
 A flow run on a temporary server sends no heartbeats: they exist for the team server's crash
 automation (prefect.yaml sets them for deployments), which no temporary server has, and Prefect's
@@ -35,7 +37,7 @@ import sys
 import threading
 import time
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -46,6 +48,8 @@ SETTLE_SECONDS = 10.0
 
 # the process started by the last `start_local_api` (tests look at it)
 early: subprocess.Popen | None = None
+# API URLs of the temporary servers this process started
+TEMPORARY_URLS: set[str] = set()
 
 
 @dataclass
@@ -54,24 +58,37 @@ class LocalApi:
 
     thread: threading.Thread | None = None
     temporary: bool = False  # the run has no API of its own: it uses a temporary server
+    url: str | None = None  # the early server's API, once it answered
 
     @contextmanager
-    def serving(self) -> Iterator[None]:
-        """Wait until the server answers; run the flow inside the block (without heartbeats on
-        a temporary server)."""
+    def serving(self, meanwhile: Callable[[], object] | None = None) -> Iterator[None]:
+        """Wait until the server answers; run the flow inside the block (on a temporary server:
+        pointed at it, without heartbeats, ending once the server recorded its task runs).
+
+        `meanwhile` runs first, here, while a temporary server boots (this thread would only
+        wait for it)."""
         if self.thread is not None:
+            if meanwhile is not None and self.thread.is_alive():
+                meanwhile()
             self.thread.join()
         if not self.temporary:
             yield
             return
-        from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+        from prefect.settings import (
+            PREFECT_API_URL,
+            PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+            temporary_settings,
+        )
 
+        updates: dict = {PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
+        if self.url:
+            updates[PREFECT_API_URL] = self.url
         since = datetime.now(UTC)
-        try:
-            with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        with temporary_settings(updates=updates):
+            try:
                 yield
-        finally:
-            _settle(since)
+            finally:
+                _settle(since)
 
 
 def _settle(since: datetime) -> None:
@@ -148,7 +165,7 @@ def start_local_api() -> LocalApi:
 
     api = LocalApi(temporary=True)
 
-    def hand_over() -> None:
+    def wait_until_healthy() -> None:
         from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
 
         if _api_configured():
@@ -156,7 +173,6 @@ def start_local_api() -> LocalApi:
             stop()  # configured where only Prefect looks: this server is not needed
             return
         import httpx
-        from prefect.server.api.server import SubprocessASGIServer
 
         deadline = time.monotonic() + PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()
         while time.monotonic() < deadline and process.poll() is None:
@@ -169,18 +185,13 @@ def start_local_api() -> LocalApi:
         else:
             stop()  # not up in time, or exited (its port taken): the flow starts one
             return
-        server = SubprocessASGIServer()
-        if server.running:  # started meanwhile by someone else: keep theirs
-            stop()
-            return
-        server.port, server.server_process, server.running = port, process, True
-        atexit.unregister(stop)
-        atexit.register(server.stop)
+        api.url = f"http://127.0.0.1:{port}/api"
+        TEMPORARY_URLS.add(api.url)
 
     # the caller's context: settings set for it (`temporary_settings`) hold in the thread too
     context = contextvars.copy_context()
     thread = threading.Thread(
-        target=context.run, args=(hand_over,), name="toll-local-api", daemon=True
+        target=context.run, args=(wait_until_healthy,), name="toll-local-api", daemon=True
     )
     thread.start()
     api.thread = thread

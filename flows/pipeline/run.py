@@ -187,21 +187,24 @@ def add_tags(tags: list[str]) -> None:
 # them loaded. Started once the map parser's worker processes are done, never before: a fork
 # while another thread holds an import lock can deadlock the child. Started after the whole
 # fetch, the import ran into the build: 100x build 6.5-9.6 s, 2.7-4.2 s started here, while
-# the fetch takes 1-4 s longer (7 runs each on a noisy machine).
+# the fetch takes 1-4 s longer (7 runs each on a noisy machine). A run on a temporary Prefect
+# server imports them before its flow instead, while that server boots (`toll run`: the main
+# thread only waits there; the thread here then finds them loaded).
 SLOW_IMPORTS = ("great_expectations", "sqlglot.lineage")
 
 
+def import_slow_modules() -> None:
+    """Import `SLOW_IMPORTS` now (an import error surfaces where the module is used)."""
+    for name in SLOW_IMPORTS:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - the step that needs it reports the error
+            return
+
+
 def warm_imports() -> threading.Thread:
-    """Import `SLOW_IMPORTS` in a background thread (an import error surfaces where used)."""
-
-    def load() -> None:
-        for name in SLOW_IMPORTS:
-            try:
-                importlib.import_module(name)
-            except Exception:  # noqa: BLE001 - the step that needs it reports the error
-                return
-
-    thread = threading.Thread(target=load, name="toll-warm-imports", daemon=True)
+    """`import_slow_modules` in a background thread."""
+    thread = threading.Thread(target=import_slow_modules, name="toll-warm-imports", daemon=True)
     thread.start()
     return thread
 
