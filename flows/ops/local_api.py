@@ -228,7 +228,7 @@ def _active_profile() -> dict[str, str]:
 def _site_packages() -> Path | None:
     """The folder holding the `prefect` package, found without importing it."""
     spec = importlib.util.find_spec("prefect")
-    return Path(spec.origin).parent.parent if spec and spec.origin else None
+    return Path(spec.origin).parents[1] if spec and spec.origin else None
 
 
 def _stop(process: subprocess.Popen) -> None:
