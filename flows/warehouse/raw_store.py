@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from pathlib import Path, PurePosixPath
 
@@ -93,6 +93,13 @@ def read_manifest(warehouse: Warehouse | Path) -> list[ManifestEntry]:
 
 
 _FIELDS = {f.name for f in fields(ManifestEntry)}
+_ORDER = [f.name for f in fields(ManifestEntry)]
+
+
+def _entry_json(entry: ManifestEntry) -> bytes:
+    """The entry's manifest file: `asdict` copied each field deeply (5,000 entries at 100x:
+    0.23 s against 0.08 s; same bytes, the fields are plain values)."""
+    return json.dumps({name: getattr(entry, name) for name in _ORDER}, indent=1).encode()
 
 
 def _entry(path: Path) -> ManifestEntry:
@@ -192,7 +199,7 @@ def store_all(
     written = []
     for entry in entries:
         path = warehouse.path(f"{MANIFEST}/{stamp}-{entry.source}-{entry.sha256[:12]}.json")
-        written.append((write_temporary(path, json.dumps(asdict(entry), indent=1).encode()), path))
+        written.append((write_temporary(path, _entry_json(entry)), path))
     os.sync()  # the files, their Parquet and the entries' bytes, before any entry is visible
     for temporary, path in written:
         os.replace(temporary, path)
