@@ -21,11 +21,6 @@ PROBES = [
     ("flows.s4_gate.suites", "run_gate", "gate"),
     ("flows.s4_gate.suites", "validate", "gate"),
     ("flows.s5_publish.publish", "publish", "publish"),
-    # the snapshot's tables, row counts and report are written beside the gate (a draft): their
-    # time counts as publish, though the gate's overlaps it
-    ("flows.s5_publish.publish", "_write_tables", "publish"),
-    ("flows.lineage.capture", "write_row_counts", "publish"),
-    ("flows.s6_report", "write_report", "publish"),
     ("flows.s2_ingest.parsers.geometry", "occupied_area_km2", "geometry"),
     ("flows.s2_ingest.parsers.geometry", "snapshot_area", "geometry"),
     ("flows.s2_ingest.parsers.deepstate", "parse_map", "geometry"),

@@ -41,14 +41,7 @@ from flows.ops.run_artifacts import (
     report_link_artifact,
 )
 from flows.pipeline.spread import spread_ingest
-from flows.pipeline.tasks import (
-    build_task,
-    draft_snapshot,
-    fetch_task,
-    publish_task,
-    report_task,
-    validate_task,
-)
+from flows.pipeline.tasks import build_task, fetch_task, publish_task, report_task, validate_task
 from flows.s1_sources.catalogue import Source, load_catalogue
 from flows.s2_ingest.collect import SourceOutcome
 from flows.s2_ingest.parallel import HEAVY_FORMATS
@@ -349,48 +342,36 @@ def _run(settings: Settings, run_date: date, plan: RunPlan) -> State:
                     logger.warning("%d unknown region spelling(s) quarantined", unmapped)
                 if plan.merge is not None:
                     rebuilt = plan.merge(con, models, base)
+                checks = validate_task(con, settings, warehouse, quote(catalogue), run_date, run_id)
+                failed = blocking(checks)
+                warned = sum(not c.success and c.severity == "warning" for c in checks)
+                progress.info(
+                    "gate: %d expectations, %d failed error(s), %d warning(s)",
+                    len(checks),
+                    len(failed),
+                    warned,
+                )
+                if failed:
+                    raise GateFailed([c.describe() for c in failed])
                 sources = sources_in_use(warehouse, catalogue, settings.as_of)
-                # written while the gate runs; published only if it passes
-                written = draft_snapshot(con, settings, warehouse, models, catalogue, sources)
-                try:
-                    checks = validate_task(
-                        con, settings, warehouse, quote(catalogue), run_date, run_id
-                    )
-                    failed = blocking(checks)
-                    warned = sum(not c.success and c.severity == "warning" for c in checks)
-                    progress.info(
-                        "gate: %d expectations, %d failed error(s), %d warning(s)",
-                        len(checks),
-                        len(failed),
-                        warned,
-                    )
-                    if failed:
-                        raise GateFailed([c.describe() for c in failed])
-                    extra = plan.extra
-                    if accepted := [s for s in settings.accept_shrink.split(",") if s]:
-                        # the override is part of the record: the snapshot says what was let by
-                        logger.warning(
-                            "shrink accepted for %s by --accept-shrink", ", ".join(accepted)
-                        )
-                        extra = {**extra, "accepted_shrink": accepted}
-                    if plan.merge is not None:
-                        extra = {
-                            "backfill": {**extra, "based_on": base.name, "rebuilt_rows": rebuilt}
-                        }
-                    snapshot = publish_task(
-                        con,
-                        settings,
-                        warehouse,
-                        quote(models),
-                        quote(checks),
-                        quote(sources),
-                        quote(written),
-                        fingerprint,
-                        extra,
-                        quote(columns),
-                    )
-                finally:
-                    written.discard()  # nothing left once published
+                extra = plan.extra
+                if accepted := [s for s in settings.accept_shrink.split(",") if s]:
+                    # the override is part of the record: the snapshot says what was let by
+                    logger.warning("shrink accepted for %s by --accept-shrink", ", ".join(accepted))
+                    extra = {**extra, "accepted_shrink": accepted}
+                if plan.merge is not None:
+                    extra = {"backfill": {**extra, "based_on": base.name, "rebuilt_rows": rebuilt}}
+                snapshot = publish_task(
+                    con,
+                    settings,
+                    warehouse,
+                    quote(models),
+                    quote(checks),
+                    quote(sources),
+                    fingerprint,
+                    extra,
+                    quote(columns),
+                )
                 for name in prune(warehouse, settings.keep_snapshots):
                     logger.info("deleted snapshot %s (keep_snapshots)", name)
     report_task(snapshot)

@@ -14,17 +14,17 @@ from prefect.runtime import flow_run
 
 from flows import __version__
 from flows.config import Settings
-from flows.lineage.capture import git_commit, write_lineage, write_row_counts
+from flows.lineage.capture import git_commit, write_lineage
 from flows.lineage.changes import write_changes
 from flows.ops.run_artifacts import served_docs_url
 from flows.pipeline.crash_points import crash_point
-from flows.s1_sources.catalogue import Source
+from flows.s1_sources.catalogue import Source, load_catalogue
 from flows.s2_ingest.collect import SourceOutcome, ingest_source
 from flows.s3_build.models import Model
 from flows.s3_build.runner import build_models
 from flows.s4_gate.suites import Check, blocking
 from flows.s5_publish.fingerprint import KEY as INPUTS_KEY
-from flows.s5_publish.publish import Draft, draft, publish
+from flows.s5_publish.publish import publish
 from flows.warehouse.layout import Warehouse
 from flows.warehouse.snapshots import current_snapshot
 
@@ -142,27 +142,6 @@ def failures_artifact(failures: list, run_id: str, warehouse: Warehouse | None =
     )
 
 
-def draft_snapshot(
-    con: duckdb.DuckDBPyConnection,
-    settings: Settings,
-    warehouse: Warehouse,
-    models: list[Model],
-    catalogue: dict[str, Source],
-    sources: dict,
-) -> Draft:
-    """Start writing the snapshot while the gate runs (flows/s5_publish/publish.py): tables,
-    licences, the lineage's row counts and the report; `publish_task` finishes it."""
-
-    def extra(cursor: duckdb.DuckDBPyConnection, folder: Path, snapshot: str) -> None:
-        from flows.s6_report import write_report
-
-        write_row_counts(folder, cursor, models)
-        metadata = {"settings": settings.result_affecting(), "sources": sources}
-        write_report(folder, snapshot=snapshot, metadata=metadata)
-
-    return draft(con, warehouse, models, catalogue, extra)
-
-
 @task(name="publish", cache_policy=NO_CACHE)
 def publish_task(
     con: duckdb.DuckDBPyConnection,
@@ -171,14 +150,11 @@ def publish_task(
     models: list[Model],
     checks: list[Check],
     sources: dict,
-    written: Draft,
     fingerprint: str | None = None,
     extra: dict | None = None,
     columns: Callable[[], dict] | None = None,
 ) -> Path:
-    """Finish the draft the gate ran beside (`draft_snapshot`) and make it current.
-
-    `columns`: gives the column lineage traced while the gate ran (`columns_in_background`)."""
+    """`columns`: gives the column lineage traced while the gate ran (`columns_in_background`)."""
     run = {"flow_run_id": str(flow_run.id), "flow_run_name": flow_run.name}
     metadata = {
         INPUTS_KEY: fingerprint,
@@ -198,11 +174,17 @@ def publish_task(
     previous = current_snapshot(warehouse)
 
     def before_switch(folder: Path, snapshot: str) -> None:
+        from flows.s6_report import write_report
+
         traced = columns() if columns is not None else None
         write_lineage(folder, con, settings, warehouse, models, checks, run, traced)
+        write_report(folder, snapshot=snapshot)
         write_changes(previous, folder, snapshot)
 
-    return publish(written, warehouse, metadata, before_switch=before_switch)
+    catalogue = load_catalogue(settings.catalogue)
+    return publish(
+        con, warehouse, models, metadata, before_switch=before_switch, catalogue=catalogue
+    )
 
 
 @task(name="report", cache_policy=NO_CACHE)

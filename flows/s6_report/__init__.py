@@ -18,21 +18,12 @@ REPORT_HTML = "report.html"
 SUMMARY_MD = "summary.md"
 
 
-def write_report(
-    snapshot_dir: Path,
-    out_dir: Path | None = None,
-    snapshot: str = "",
-    metadata: dict | None = None,
-) -> Path:
-    """Read `toll.duckdb` in a snapshot folder, write the report into it (or into out_dir).
-
-    `metadata`: the snapshot's settings and sources, when its `_snapshot.json` is not written
-    yet (a run writes the report while its gate runs)."""
+def write_report(snapshot_dir: Path, out_dir: Path | None = None, snapshot: str = "") -> Path:
+    """Read `toll.duckdb` in a snapshot folder, write the report into it (or into out_dir)."""
     out = out_dir or snapshot_dir / REPORT_DIR
     out.mkdir(parents=True, exist_ok=True)
-    if metadata is None:
-        metadata_path = snapshot_dir / "_snapshot.json"
-        metadata = json.loads(metadata_path.read_text()) if metadata_path.exists() else {}
+    metadata_path = snapshot_dir / "_snapshot.json"
+    metadata = json.loads(metadata_path.read_text()) if metadata_path.exists() else {}
     settings = metadata.get("settings")
     con = duckdb.connect(str(snapshot_dir / "toll.duckdb"), read_only=True)
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 
@@ -154,19 +155,16 @@ def set_pin(warehouse: Warehouse, snapshot_id: str | None) -> None:
     warehouse.storage.write_bytes(PIN, json.dumps(pin).encode())
 
 
-def begin_snapshot(warehouse: Warehouse) -> tuple[Path, str]:
-    """A new snapshot's private folder (a temporary name: not listed, swept after a crash) and
-    its id; `finish_snapshot` renames it into place whole."""
+def write_snapshot(warehouse: Warehouse, fill: Callable[[Path, str], None]) -> Path:
+    """A new snapshot: `fill(folder, id)` writes it under a temporary name, then it is renamed
+    into place whole. It is not current yet (`point_current`)."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    staging = warehouse.snapshots_folder() / f".tmp-{stamp}"
+    root = warehouse.snapshots_folder()
+    staging = root / f".tmp-{stamp}"
+    final = root / stamp
     staging.mkdir(parents=True)
-    return staging, stamp
-
-
-def finish_snapshot(warehouse: Warehouse, staging: Path, stamp: str) -> Path:
-    """Rename a written snapshot into place; it is not current yet (`point_current`)."""
-    final = warehouse.snapshots_folder() / stamp
     try:
+        fill(staging, stamp)
         crash_point("publish")
         staging.rename(final)
     except BaseException:
