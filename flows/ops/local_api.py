@@ -13,15 +13,12 @@ started for nothing is stopped then. The flow block (`LocalApi.serving`) then ru
 the process exits. With an API URL set (a team server, a worker) nothing is started. If the
 early start fails, the flow starts its server as it always did.
 
-A flow run on a temporary server sends no heartbeats: they exist for the team server's crash
-automation (prefect.yaml sets them for deployments), which no temporary server has, and Prefect's
-heartbeat thread sleeps in whole seconds, so every flow call waited up to 1 s for it to end
-(measured: a one-task flow 1.07 s with heartbeats, 0.07 s without). That second had also let
-the server record the last task runs' states before the process stopped it; without it, a
-quick flow ended with its task-run events still queued and the server was stopped while
-recording them (its tracebacks on the run's output, the last task shown Running in the
-history). So the block ends by sending those events and waiting until the server has recorded
-every task run of the block's flow runs in a final state (SETTLE_SECONDS at most).
+Flow runs keep Prefect's heartbeats (on by default, every 180 s), though nothing watches them on
+a temporary server and its thread sleeps in whole seconds (each flow call waited up to 1 s for
+it at its end: a one-task flow 1.07 s, 0.07 s without). Switched off, a quick flow ended with
+its task-run events still queued and the server was stopped while recording them (tracebacks on
+the output, task runs missing from the history); waiting for the server to record them needs
+the number of task runs, which the client does not keep: that second stays.
 """
 
 from __future__ import annotations
@@ -29,7 +26,6 @@ from __future__ import annotations
 import atexit
 import contextvars
 import importlib.util
-import logging
 import os
 import socket
 import subprocess
@@ -40,11 +36,9 @@ import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 FALSE = {"0", "false", "no", "off"}
-SETTLE_SECONDS = 10.0
 
 # the process started by the last `start_local_api` (tests look at it)
 early: subprocess.Popen | None = None
@@ -62,8 +56,8 @@ class LocalApi:
 
     @contextmanager
     def serving(self, meanwhile: Callable[[], object] | None = None) -> Iterator[None]:
-        """Wait until the server answers; run the flow inside the block (on a temporary server:
-        pointed at it, without heartbeats, ending once the server recorded its task runs).
+        """Wait until the server answers; run the flow inside the block (pointed at the early
+        server when it answered).
 
         `meanwhile` runs first, here, while a temporary server boots (this thread would only
         wait for it)."""
@@ -71,52 +65,13 @@ class LocalApi:
             if meanwhile is not None and self.thread.is_alive():
                 meanwhile()
             self.thread.join()
-        if not self.temporary:
+        if not self.url:
             yield
             return
-        from prefect.settings import (
-            PREFECT_API_URL,
-            PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
-            temporary_settings,
-        )
+        from prefect.settings import PREFECT_API_URL, temporary_settings
 
-        updates: dict = {PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
-        if self.url:
-            updates[PREFECT_API_URL] = self.url
-        since = datetime.now(UTC)
-        with temporary_settings(updates=updates):
-            try:
-                yield
-            finally:
-                _settle(since)
-
-
-def _settle(since: datetime) -> None:
-    """Send the queued events; wait until every task run of the flow runs started `since` is
-    recorded in a final state (a crashed task never is: then until SETTLE_SECONDS)."""
-    from prefect import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterStartTime
-    from prefect.events.worker import EventsWorker
-
-    deadline = time.monotonic() + SETTLE_SECONDS
-    # draining on purpose: its "Still processing items" warning would read like a fault
-    quiet = logging.getLogger("EventsWorker")  # prefect 3.9 names it so
-    level = quiet.level
-    quiet.setLevel(logging.ERROR)
-    try:
-        EventsWorker.drain_all(timeout=SETTLE_SECONDS, at_exit=False)
-    finally:
-        quiet.setLevel(level)
-    started = FlowRunFilter(start_time=FlowRunFilterStartTime(after_=since))
-    try:
-        with get_client(sync_client=True) as client:
-            while time.monotonic() < deadline:
-                runs = client.read_task_runs(flow_run_filter=started)
-                if all(r.state is not None and r.state.is_final() for r in runs):
-                    return
-                time.sleep(0.05)
-    except Exception:  # noqa: BLE001 - the run's own outcome stands; its history is Prefect's
-        return
+        with temporary_settings(updates={PREFECT_API_URL: self.url}):
+            yield
 
 
 def start_local_api() -> LocalApi:
