@@ -162,7 +162,7 @@ def run(
             from flows.warehouse.lock import refuse_unwritable
 
             refuse_unwritable(work)
-            api = start_local_api()  # boots while the pipeline's modules import
+            api = start_local_api()  # boots before Prefect is imported
             from flows.nightly import nightly
             from flows.pipeline.run import import_slow_modules
 
@@ -295,7 +295,7 @@ def backfill(
     settings = load_settings(source_dir=source_dir, warehouse=warehouse)
     store = Store.at(settings.warehouse, object_storage=True)
     refuse_unwritable(working_copy(store))
-    api = start_local_api()  # boots while the pipeline's modules import
+    api = start_local_api()  # boots before Prefect is imported
     from prefect import tags
 
     from flows.backfill import backfill as backfill_flow

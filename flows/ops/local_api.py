@@ -40,8 +40,6 @@ from pathlib import Path
 
 FALSE = {"0", "false", "no", "off"}
 
-# the process started by the last `start_local_api` (tests look at it)
-early: subprocess.Popen | None = None
 # API URLs of the temporary servers this process started
 TEMPORARY_URLS: set[str] = set()
 
@@ -50,9 +48,9 @@ TEMPORARY_URLS: set[str] = set()
 class LocalApi:
     """A temporary server being started for this run (`start_local_api`)."""
 
-    thread: threading.Thread | None = None
-    temporary: bool = False  # the run has no API of its own: it uses a temporary server
-    url: str | None = None  # the early server's API, once it answered
+    process: subprocess.Popen | None = None  # the early server, if one was started
+    thread: threading.Thread | None = None  # waits until it answers
+    url: str | None = None  # its API, once it answered
 
     @contextmanager
     def serving(self, meanwhile: Callable[[], object] | None = None) -> Iterator[None]:
@@ -77,12 +75,9 @@ class LocalApi:
 def start_local_api() -> LocalApi:
     """Start the temporary server now if this run will need one (`with api.serving():` runs
     the flow once it answers)."""
-    global early
-    if _api_configured():
-        return LocalApi()
-    app_dir = _site_packages()
+    app_dir = None if _api_configured() else _site_packages()
     if app_dir is None:
-        return LocalApi(temporary=True)
+        return LocalApi()
     port = _free_port()
     process = subprocess.Popen(
         [
@@ -110,7 +105,6 @@ def start_local_api() -> LocalApi:
             "PREFECT__SERVER_FINAL": "1",
         },
     )
-    early = process
 
     def stop() -> None:
         _stop(process)
@@ -118,13 +112,12 @@ def start_local_api() -> LocalApi:
     # a run that fails before its flow (a bad setting, an unwritable folder) leaves no server
     atexit.register(stop)
 
-    api = LocalApi(temporary=True)
+    api = LocalApi(process=process)
 
     def wait_until_healthy() -> None:
         from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
 
         if _api_configured():
-            api.temporary = False
             stop()  # configured where only Prefect looks: this server is not needed
             return
         import httpx

@@ -92,14 +92,13 @@ def read_manifest(warehouse: Warehouse | Path) -> list[ManifestEntry]:
     return sorted(entries, key=lambda e: (e.fetched_at, e.source, e.file))
 
 
-_FIELDS = {f.name for f in fields(ManifestEntry)}
-_ORDER = [f.name for f in fields(ManifestEntry)]
+_FIELDS = [f.name for f in fields(ManifestEntry)]  # in their order
 
 
 def _entry_json(entry: ManifestEntry) -> bytes:
     """The entry's manifest file: `asdict` copied each field deeply (5,000 entries at 100x:
     0.23 s against 0.08 s; same bytes, the fields are plain values)."""
-    return json.dumps({name: getattr(entry, name) for name in _ORDER}, indent=1).encode()
+    return json.dumps({name: getattr(entry, name) for name in _FIELDS}, indent=1).encode()
 
 
 def _entry(path: Path) -> ManifestEntry:

@@ -40,8 +40,7 @@ with api.serving():
     assert one() == 66
 print("early", api.url)
 print("server-module-imported", "prefect.server.api.server" in sys.modules)
-print("temporary", api.temporary)
-print("stopped", None if local_api.early is None else local_api.early.poll() is not None)
+print("stopped", None if api.process is None else api.process.poll() is not None)
 """
 
 
@@ -78,7 +77,7 @@ def test_the_flow_runs_on_the_server_booted_before_prefect_is_imported(fresh_env
     assert found["api"].rstrip("/") == found["early"]
     # pointed at the early server by its URL: this process never loads Prefect's server code
     assert found["server-module-imported"] == "False"
-    assert found["temporary"] == "True"
+    assert found["stopped"] == "False"  # serves until the process exits
 
 
 def test_a_failed_early_start_leaves_the_flow_its_own_server(fresh_env) -> None:
@@ -97,7 +96,7 @@ def test_nothing_is_started_with_an_api_url(monkeypatch) -> None:
     monkeypatch.setattr(local_api.subprocess, "Popen", refuse)
     api = local_api.start_local_api()
     with api.serving():
-        assert api.temporary is False and api.url is None
+        assert api.process is None and api.url is None
 
 
 NO_FLOW = """
@@ -106,9 +105,9 @@ from flows.ops import local_api
 api = local_api.start_local_api()
 with api.serving():
     pass
-print("spawned", local_api.early is not None)
-print("stopped", None if local_api.early is None else local_api.early.poll() is not None)
-print("temporary", api.temporary)
+print("spawned", api.process is not None)
+print("stopped", None if api.process is None else api.process.poll() is not None)
+print("url", api.url)
 """
 
 
@@ -119,11 +118,11 @@ def test_an_api_url_in_the_active_profile_starts_nothing(fresh_env, tmp_path) ->
     )
     env = {**fresh_env, "PREFECT_PROFILES_PATH": str(profiles)}
     found = _run(env, "-", script=NO_FLOW)
-    assert found == {"spawned": "False", "stopped": "None", "temporary": "False"}
+    assert found == {"spawned": "False", "stopped": "None", "url": "None"}
 
 
 def test_an_api_url_only_prefect_finds_stops_the_early_server(fresh_env, tmp_path) -> None:
     # a prefect.toml in the working folder: read by Prefect, not by the early check
     (tmp_path / "prefect.toml").write_text('[api]\nurl = "http://127.0.0.1:9/api"\n')
     found = _run(fresh_env, "-", cwd=tmp_path, script=NO_FLOW)
-    assert found == {"spawned": "True", "stopped": "True", "temporary": "False"}
+    assert found == {"spawned": "True", "stopped": "True", "url": "None"}
