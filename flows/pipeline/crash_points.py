@@ -19,7 +19,7 @@ PAUSE_SECONDS = 600  # bounded: a test that forgets its paused run does not hang
 
 # In run order; the crash tests kill a run at each of them.
 POINTS = (
-    "fetch",  # a raw file written, its manifest entry not yet
+    "fetch",  # a fetch's raw files written under a temporary folder name, no manifest entry yet
     "staging",  # first staging view built in the work database
     "marts",  # first mart table built
     "validation",  # gate about to run

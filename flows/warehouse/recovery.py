@@ -1,10 +1,10 @@
 """Clear what a killed run left behind, before the next run writes anything.
 
 A run writes every file under a temporary name and renames it into place, so a crash can only
-leave temporary names behind: a half-written snapshot folder, a work database, a raw file or
-symlink not yet renamed. None of them is ever read as published data; this removes them. Raw
-files that were renamed into place stay, even without a manifest entry: raw inputs are never
-deleted.
+leave temporary names behind: a half-written snapshot folder, a work database, a fetch's raw
+folder, a file or symlink not yet renamed. None of them is ever read as published data; this
+removes them. Raw files that were renamed into place stay, even without a manifest entry: raw
+inputs are never deleted.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from pathlib import Path
 from flows.warehouse.layout import Warehouse, as_warehouse
 from flows.warehouse.lock import WarehouseBusy, warehouse_lock
 
-# write_atomic's sibling names: `.<file>.tmp-<pid>` (`current`, the pin, raw files, caches,
-# quarantine parts, Data Docs and reports)
+# write_atomic's sibling names: `.<file>.tmp-<pid>` (`current`, the pin, caches, quarantine
+# parts, Data Docs and reports) and a fetch's raw folder, `.<fetched_at>.tmp-<pid>`
 TEMPORARY = ".*.tmp-*"
 
 

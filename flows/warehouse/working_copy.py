@@ -32,6 +32,7 @@ from typing import TypeVar
 
 from flows.pipeline.crash_points import crash_point
 from flows.warehouse.layout import CURRENT, MANIFEST, PIN, SNAPSHOTS, Warehouse
+from flows.warehouse.raw_store import manifest_items
 from flows.warehouse.storage import (
     LocalStorage,
     PointerMoved,
@@ -153,13 +154,13 @@ def _pull_raw(local: Warehouse, remote: S3Storage) -> None:
     wanted: dict[str, str] = {}
     for key, data in entries:
         try:
-            objects = json.loads(data)[OBJECTS_KEY]
+            objects = [item[OBJECTS_KEY] for item in manifest_items(json.loads(data))]
         except (ValueError, KeyError, TypeError):
             raise StorageError(
-                f"warehouse {remote.root}: manifest entry {key}: expected JSON naming its "
-                f"objects under {OBJECTS_KEY!r}"
+                f"warehouse {remote.root}: manifest file {key}: expected JSON naming each "
+                f"entry's objects under {OBJECTS_KEY!r}"
             ) from None
-        for path, sha256 in objects.items():
+        for path, sha256 in (pair for named in objects for pair in named.items()):
             if not local.path(path).exists():
                 wanted[path] = sha256
 
@@ -190,7 +191,7 @@ def pull_entries(local: Warehouse, source: str) -> int:
     entries = _each(lambda key: (key, remote.read_bytes(key)), keys)
     kept = 0
     for key, data in entries:
-        if json.loads(data).get("source") == source:
+        if all(item.get("source") == source for item in manifest_items(json.loads(data))):
             write_atomic(local.path(key), data, sync=False)
             kept += 1
     local.forget_manifest()
@@ -207,11 +208,12 @@ def push_raw(local: Warehouse) -> int:
     todo = [n for n in names if n not in there]
     if not todo:
         return 0
-    entries = {n: json.loads((folder / n).read_bytes()) for n in todo}
+    files = {n: json.loads((folder / n).read_bytes()) for n in todo}
     paths = sorted(
         {
             p
-            for e in entries.values()
+            for data in files.values()
+            for e in manifest_items(data)
             for p in (e["raw_path"], e["parquet_path"], e["rejected_path"])
             if p
         }
@@ -222,14 +224,17 @@ def push_raw(local: Warehouse) -> int:
     uploads = list({sha: p for sha, p in uploads}.items())  # one upload per content
     _each(lambda item: remote.create(object_key(item[0]), local.path(item[1]).read_bytes()), uploads)
 
-    def entry(name: str) -> None:
-        data = entries[name]
-        paths = (data["raw_path"], data["parquet_path"], data["rejected_path"])
-        data = {**data, OBJECTS_KEY: {p: shas[p] for p in paths if p}}
+    def named(e: dict) -> dict:
+        paths = (e["raw_path"], e["parquet_path"], e["rejected_path"])
+        return {**e, OBJECTS_KEY: {p: shas[p] for p in paths if p}}
+
+    def upload(name: str) -> None:
+        data = files[name]
+        data = [named(e) for e in data] if isinstance(data, list) else named(data)
         remote.create(f"{MANIFEST}/{name}", json.dumps(data, indent=1).encode())
 
-    _each(entry, todo)
-    return len(todo)
+    _each(upload, todo)
+    return sum(len(manifest_items(files[name])) for name in todo)
 
 
 def _sha256(path: Path) -> str:

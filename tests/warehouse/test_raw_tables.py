@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import polars as pl
 import pytest
 
+from flows.errors import TollError
 from flows.warehouse import raw_tables
-from flows.warehouse.layout import Warehouse
+from flows.warehouse.layout import MANIFEST, Warehouse
 from flows.s2_ingest.parsing import Parsed
-from flows.warehouse.raw_store import entries_in_use, store, store_all, stored_together
+from flows.warehouse.raw_store import (
+    entries_in_use,
+    read_manifest,
+    store,
+    store_all,
+    stored_together,
+)
+from flows.warehouse.recovery import leftovers
 from flows.s1_sources.catalogue import Source, SourceFile
 from flows.s3_build.runner import register_raw_tables
 from flows.warehouse.database import connect
@@ -160,3 +169,64 @@ def test_rows_stored_together_keep_their_own_file(tmp_path) -> None:
     assert rows["file_sha256"].to_list() == [f"{d}{0:063d}" for d in rows["day"]]
     assert rows["as_of"].to_list() == [FIRST + timedelta(days=d) for d in rows["day"]]
     assert [e.rows for e in entries] == heights
+
+
+def _maps(source: Source, days: list[int]) -> list:
+    return [
+        (
+            source.files[day],
+            source.files[day].url,
+            f"map {day}".encode(),
+            f"{day:064d}",
+            Parsed(pl.DataFrame({"day": [day], "km2": [1000.0 + day]}), pl.DataFrame()),
+        )
+        for day in days
+    ]
+
+
+def test_a_fetch_is_one_folder_and_one_manifest_file(tmp_path) -> None:
+    warehouse = tmp_path / "wh"
+    source = _source(4)
+    fetched_at = datetime.now(UTC)
+    stored = store_all(warehouse, _maps(source, [0, 1, 2]), fetched_at)
+    (manifest,) = (warehouse / MANIFEST).iterdir()
+    assert [e["file"] for e in json.loads(manifest.read_bytes())] == [
+        "maps/0.json",
+        "maps/1.json",
+        "maps/2.json",
+    ]
+    assert read_manifest(warehouse) == stored
+    folder = warehouse / PurePosixPath(stored[0].raw_path).parent
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        n for day in range(3) for n in (f"{day}.json", f"{day}.json.parquet")
+    )
+    # a file of the same fetch stored later (a part parsed on another host, pulled here)
+    # joins the folder; nothing temporary is left beside it
+    [late] = store_all(warehouse, _maps(source, [3]), fetched_at)
+    assert (warehouse / late.raw_path).read_bytes() == b"map 3"
+    assert sorted(p.name for p in folder.parent.iterdir()) == [folder.name]
+    assert leftovers(warehouse) == []
+    assert read_manifest(warehouse) == [*stored, late]
+    assert _table(warehouse, source) == [(d, 1000.0 + d) for d in range(4)]
+
+
+def test_manifest_files_of_one_entry_each_still_read(tmp_path) -> None:
+    """Warehouses stored before fetches shared a manifest file: one JSON object per file."""
+    warehouse = tmp_path / "wh"
+    source = _source(3)
+    stored = store_all(warehouse, _maps(source, [0, 1, 2]), datetime.now(UTC))
+    (batch,) = (warehouse / MANIFEST).iterdir()
+    for n, entry in enumerate(json.loads(batch.read_bytes())):
+        (batch.parent / f"old-{n}.json").write_text(json.dumps(entry))
+    batch.unlink()
+    assert read_manifest(warehouse) == stored
+    assert _table(warehouse, source) == [(d, 1000.0 + d) for d in range(3)]
+
+
+def test_a_manifest_file_that_is_not_entries_names_itself(tmp_path) -> None:
+    warehouse = tmp_path / "wh"
+    store_all(warehouse, _maps(_source(2), [0, 1]), datetime.now(UTC))
+    (batch,) = (warehouse / MANIFEST).iterdir()
+    batch.write_text('[{"source": "maps"}, 3]')
+    with pytest.raises(TollError, match=f"manifest file {batch.name}: neither a JSON object"):
+        read_manifest(warehouse)
