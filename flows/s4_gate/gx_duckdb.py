@@ -14,16 +14,38 @@ from contextlib import contextmanager
 
 import duckdb
 
+WHOLE = "whole"  # the one batch definition of every table asset: the whole table
 
-def add_duckdb_datasource(context, con: duckdb.DuckDBPyConnection, name: str = "toll"):
-    """A GX SQL datasource over `con`; returns it with the SQLAlchemy connection it holds open."""
+
+def add_duckdb_datasource(
+    context,
+    con: duckdb.DuckDBPyConnection,
+    tables: dict[str, str] | None = None,
+    name: str = "toll",
+):
+    """A GX SQL datasource over `con`; returns it with the SQLAlchemy connection it holds open.
+
+    `tables`: asset name -> table, each asset with the batch definition `WHOLE`. Declared with
+    the datasource, not added one by one: an ephemeral context still writes its whole config as
+    YAML after each asset and each batch definition added (36 suites: 0.25-0.34 s against
+    0.04-0.09 s, more as the config grows)."""
     from duckdb_engine import ConnectionWrapper
     from sqlalchemy.pool import StaticPool
 
+    assets = [
+        {
+            "name": asset,
+            "type": "table",
+            "table_name": table,
+            "batch_definitions": [{"name": WHOLE}],
+        }
+        for asset, table in (tables or {}).items()
+    ]
     datasource = context.data_sources.add_sql(
         name,
         connection_string="duckdb:///:memory:",  # selects the dialect; `creator` gives the data
         kwargs={"creator": lambda: ConnectionWrapper(con.cursor()), "poolclass": StaticPool},
+        assets=assets,
     )
     engine = datasource.get_execution_engine()
     held = engine.engine.connect()

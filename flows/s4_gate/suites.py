@@ -271,17 +271,18 @@ def validate(
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     from flows.s4_gate.gx_counted import UnexpectedRowsCount  # noqa: F401 (registers the type)
-    from flows.s4_gate.gx_duckdb import add_duckdb_datasource
+    from flows.s4_gate.gx_duckdb import WHOLE, add_duckdb_datasource
 
     quiet_great_expectations()
     suites = load_suites() if suites is None else suites
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
-    datasource, held = add_duckdb_datasource(context, con)
     gx_params = {k: _as_datetime(v) for k, v in parameters.items()}
     tables = {
         r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()
     }
+    assets = {n: suite_table(n, s) for n, s in suites.items() if suite_table(n, s) in tables}
+    datasource, held = add_duckdb_datasource(context, con, assets)
     outcome = GateResult()
     failing: list[pl.DataFrame] = []
     try:
@@ -294,11 +295,7 @@ def validate(
                 )
                 continue
             suite = gx.ExpectationSuite(**_counted(_prepare(spec, parameters)))
-            batch = (
-                datasource.add_table_asset(name, table_name=table)
-                .add_batch_definition_whole_table("whole")
-                .get_batch()
-            )
+            batch = datasource.get_asset(name).get_batch_definition(WHOLE).get_batch()
             result = batch.validate(
                 suite, expectation_parameters=gx_params, result_format="SUMMARY"
             )
