@@ -230,3 +230,19 @@ def test_a_manifest_file_that_is_not_entries_names_itself(tmp_path) -> None:
     batch.write_text('[{"source": "maps"}, 3]')
     with pytest.raises(TollError, match=f"manifest file {batch.name}: neither a JSON object"):
         read_manifest(warehouse)
+
+
+def test_a_fetch_that_cannot_be_written_leaves_nothing(tmp_path, monkeypatch) -> None:
+    warehouse = tmp_path / "wh"
+    write_bytes = Path.write_bytes
+
+    def full_disk(path: Path, data: bytes) -> int:
+        if path.name == "1.json":
+            raise OSError(28, "No space left on device")
+        return write_bytes(path, data)
+
+    monkeypatch.setattr(Path, "write_bytes", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        store_all(warehouse, _maps(_source(3), [0, 1, 2]), datetime.now(UTC))
+    assert read_manifest(warehouse) == []
+    assert list((warehouse / "raw" / "maps").iterdir()) == []  # no half-written fetch either
