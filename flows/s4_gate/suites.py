@@ -281,7 +281,7 @@ def validate(
     tables = {
         r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()
     }
-    assets = {n: suite_table(n, s) for n, s in suites.items() if suite_table(n, s) in tables}
+    assets = {n: t for n, s in suites.items() if (t := suite_table(n, s)) in tables}
     datasource, held = add_duckdb_datasource(context, con, assets)
     outcome = GateResult()
     failing: list[pl.DataFrame] = []

@@ -54,8 +54,8 @@ def write_parquet_atomic(frame: pl.DataFrame, path: Path) -> None:
     """`frame` as zstd Parquet at `path`, renamed into place once whole.
 
     Polars' own writer, not `pq.write_table(frame.to_arrow())`: 1,000 Mediazona vintages took
-    0.68 s against 1.14 s (no Arrow conversion), and it releases the GIL so `store_all` can
-    write several files at once."""
+    0.68 s against 1.14 s (no Arrow conversion); it releases the GIL (`store_all` writes its
+    files with it too, several at once, into a folder renamed whole)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
@@ -218,7 +218,7 @@ def store_all(
             with ThreadPoolExecutor(max_workers=4, thread_name_prefix="toll-store") as pool:
                 entries = list(pool.map(keep, files))
         crash_point("fetch")
-        path = warehouse.path(f"{MANIFEST}/{manifest_name(entries)}")
+        path = warehouse.path(f"{MANIFEST}/{_manifest_name(stamp, entries)}")
         temporary = write_temporary(path, manifest_json(entries))
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)  # a full disk leaves no half fetch behind
@@ -244,15 +244,17 @@ def _move_into(staging: Path, final: Path) -> None:
     staging.rmdir()
 
 
-def manifest_name(entries: list[ManifestEntry]) -> str:
-    """The name of the manifest file holding `entries` (one fetch of one source)."""
+def _manifest_name(stamp: str, entries: list[ManifestEntry]) -> str:
+    """The name of the manifest file holding `entries` (one fetch of one source): a single
+    entry's file is named by its content, as every entry's was before fetches shared a file."""
     first = entries[0]
-    stamp = first.fetched_time.strftime("%Y%m%dT%H%M%S%fZ")
-    if len(entries) == 1:
-        digest = first.sha256
-    else:
-        digest = hashlib.sha256("\n".join(e.sha256 for e in entries).encode()).hexdigest()
+    digest = first.sha256 if len(entries) == 1 else _digest([e.sha256 for e in entries])
     return f"{stamp}-{first.source}-{digest[:12]}.json"
+
+
+def _digest(shas: list[str]) -> str:
+    """One name for the contents of several files."""
+    return hashlib.sha256("\n".join(shas).encode()).hexdigest()
 
 
 TOGETHER = "_parsed-"  # name of a Parquet file holding the rows of several raw files
@@ -276,8 +278,7 @@ def _write_together(
     """One Parquet file in `staging` with the parsed rows of all `files`, named by their
     contents; returns its key once `staging` is renamed to `folder`."""
     shas = [sha256 for _, _, _, sha256, _ in files]
-    digest = hashlib.sha256("\n".join(shas).encode()).hexdigest()[:16]
-    name = f"{TOGETHER}{digest}.parquet"
+    name = f"{TOGETHER}{_digest(shas)[:16]}.parquet"
     rows = pl.concat([parsed.rows for *_, parsed in files], how="diagonal_relaxed")
     # Each file's sha256 and as_of gathered over its rows after the concat, not a literal
     # column per file before it. 5,000 vintages, 6.9 M rows at 100x: 0.82-1.18 s to concat and
