@@ -521,7 +521,7 @@ def print_table(results: dict) -> None:
                 notes += "  " + " ".join(f"{k}={v:.1f}s" for k, v in sorted(step["phases"].items()))
                 notes += f" prefect={step['prefect_overhead_s']:.1f}s"
             if step.get("check_s") is not None:
-                notes += f"  unchanged, decided in {step['check_s']:.2f}s (Prefect not started)"
+                notes += f"  unchanged, decided in {step['check_s']:.2f}s (no flow ran)"
             print(
                 f"{label:>6} {name:<10} {step['wall_s']:>8.2f} {step['peak_rss_gib']:>8.2f} "
                 f"{step['peak_tree_rss_gib']:>8.2f}  {notes}"

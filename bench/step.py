@@ -68,9 +68,14 @@ def _pipeline(args: argparse.Namespace) -> dict:
         # generated files carry no checksum pins; the real catalogue's pins are checked
         verify_checksums=args.catalogue is None,
     )
+    # as `toll run` does: Prefect's temporary server boots while the sources are checked,
+    # before Prefect is imported
+    from flows.ops.local_api import start_local_api
+
+    api = start_local_api()
     if args.kind == "nightly":
         # as `toll run` does: on object storage this host's working copy is pulled first;
-        # an unchanged run is decided before Prefect starts
+        # an unchanged run is decided before any flow runs (the server is stopped)
         from flows.s5_publish.fingerprint import standing_snapshot
         from flows.warehouse.layout import Warehouse
         from flows.warehouse.working_copy import pull, working_copy
@@ -79,15 +84,12 @@ def _pipeline(args: argparse.Namespace) -> dict:
         if work.remote is not None:
             pull(work)
         if (same := standing_snapshot(settings, work)) is not None:
+            api.stop()
             return {
-                "result": {"snapshot": str(same), "unchanged": True, "prefect_started": False},
+                "result": {"snapshot": str(same), "unchanged": True, "flow_ran": False},
                 "library_import_s": round(libraries - began, 3),
                 "check_s": round(time.perf_counter() - libraries, 3),
             }
-    # as `toll run` does: Prefect's temporary server boots before Prefect is imported
-    from flows.ops.local_api import start_local_api
-
-    api = start_local_api()
     import prefect  # noqa: F401
 
     prefect_import = time.perf_counter() - libraries

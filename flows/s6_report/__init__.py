@@ -56,15 +56,15 @@ SAMPLE_MARKER = "GENERATED-SAMPLE-DATA.txt"
 def invented(metadata: dict) -> bool:
     """Whether the snapshot was built from `toll run --demo`'s generated sources (the sample
     folder holds its marker file beside them)."""
-    for files in (metadata.get("sources") or {}).values():
-        for item in files:
-            url = item.get("url") or ""
-            if not url.startswith("file://"):
-                continue
-            for folder in list(Path(url.removeprefix("file://")).parents)[:4]:
-                if (folder / SAMPLE_MARKER).exists():
-                    return True
-    return False
+    folders = {
+        folder
+        for files in (metadata.get("sources") or {}).values()
+        for item in files
+        if (url := item.get("url") or "").startswith("file://")
+        for folder in list(Path(url.removeprefix("file://")).parents)[:4]
+    }
+    # each folder looked at once: 5,203 files at 100x share a few folders (0.15 s a call)
+    return any((folder / SAMPLE_MARKER).exists() for folder in folders)
 
 
 def mark_invented(chart: alt.Chart) -> alt.Chart:
