@@ -76,8 +76,14 @@ class LocalApi:
 
     def stop(self) -> None:
         """No flow will run (nothing changed): stop the server, resume the collector."""
-        if self.process is not None:
-            _stop(self.process)
+        if self.process is not None and self.process.poll() is None:
+            if self.url is None:
+                # still booting: uvicorn holds a SIGTERM until its app is made (an unchanged
+                # run waited 2.6 s for it); it has served nothing, so it is killed
+                self.process.kill()
+                self.process.wait()
+            else:
+                _stop(self.process)
         self._resume_collector()
 
     def _resume_collector(self) -> None:
