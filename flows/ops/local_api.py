@@ -1,17 +1,21 @@
-"""Boot Prefect's temporary local API before the run imports Prefect, and point the flow at it.
+"""Boot Prefect's temporary local API as a run begins, and point the flow at it.
 
 Without `PREFECT_API_URL`, the first flow call imports Prefect's server module and only then
 starts the temporary server (a uvicorn process, 2.5 s more until healthy), while the run waits:
 a third of the 5.4 s from `toll run` to its flow's start on the real data. Here the server
-process is started first, with the command Prefect's `SubprocessASGIServer` uses (prefect 3.9,
-pinned in constraints.txt), before this process imports Prefect at all (0.5-0.8 s of import):
-the environment and the active profile tell whether an API is configured; what only Prefect's
-own settings reveal (a `prefect.toml`, a `.env`) is checked once it is imported, and a server
-started for nothing is stopped then. The flow block (`LocalApi.serving`) then runs with
-`PREFECT_API_URL` set to that server, so this process never imports Prefect's server module
-(1.2-1.8 s of CPU beside the server's own boot on a 2-core machine); the server is stopped when
-the process exits. With an API URL set (a team server, a worker) nothing is started. If the
-early start fails, the flow starts its server as it always did.
+process is started first, as `toll run` begins (before its check for changed sources, before
+this process imports Prefect), with the uvicorn command Prefect's `SubprocessASGIServer` uses
+(prefect 3.9, pinned in constraints.txt) and its app made by `server_app`: the environment and
+the active profile tell whether an API is configured; what only Prefect's own settings reveal
+(a `prefect.toml`, a `.env`) is checked once it is imported, and a server started for nothing
+is stopped then. A run that finds nothing changed stops it unused (`LocalApi.stop`). The flow
+block (`LocalApi.serving`) then runs with `PREFECT_API_URL` set to that server, so this process
+never imports Prefect's server module (1.2-1.8 s of CPU beside the server's own boot on a 2-core
+machine); the server is stopped when the process exits. With an API URL set (a team server, a
+worker) nothing is started. If the early start fails, the flow starts its server as it always
+did. At 100x (bench.step, 3 runs each) the fetch began 3.2-4.2 s after the process started,
+against 4.8-5.8 s with the server started after the check, polled by a new client each time
+and with the collector running during the imports.
 
 Flow runs keep Prefect's heartbeats (on by default, every 180 s), though nothing watches them on
 a temporary server and its thread sleeps in whole seconds (each flow call waited up to 1 s for
