@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from prefect import flow, get_run_logger
-from prefect.runtime import deployment, flow_run
+from prefect.runtime import flow_run
 from prefect.states import Completed, State
 
 from flows.config import Settings, load_settings
 from flows.ops.alerts import alert_on_failure
 from flows.ops.catchup import skip_message, superseded_by
+from flows.ops.host import deployment_id
 from flows.pipeline.run import RunPlan, mark_run, run_pipeline
 
 
@@ -37,7 +38,7 @@ def nightly(
     and nothing is rebuilt (unless `rebuild`)."""
     settings = settings or load_settings()
     run_date = run_date or datetime.now(UTC).date()
-    if deployment.id and flow_run.scheduled_start_time:
+    if deployment_id() and flow_run.scheduled_start_time:
         by = superseded_by(flow_run.scheduled_start_time)
         if by is not None:
             message = skip_message(flow_run.scheduled_start_time, by)

@@ -14,10 +14,10 @@ import time
 from datetime import datetime
 
 from prefect import get_run_logger
-from prefect.runtime import deployment
 
 from flows.config import Settings
 from flows.errors import TollError
+from flows.ops.host import deployment_id
 from flows.s1_sources.catalogue import Source
 from flows.s2_ingest.collect import files_to_fetch
 from flows.warehouse.layout import Warehouse
@@ -45,7 +45,7 @@ def spread_ingest(
     settings: Settings, warehouse: Warehouse, sources: dict[str, Source], fetched_at: datetime
 ) -> int:
     """Run the parts on the pool and pull what they stored; returns how many parts ran."""
-    if warehouse.remote is None or deployment.id is None:
+    if warehouse.remote is None or deployment_id() is None:
         return 0  # only a deployment's run on a bucket has a pool to spread over
     parts = parts_of(settings, sources, fetched_at)
     if not parts:

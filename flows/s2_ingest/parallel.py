@@ -20,6 +20,7 @@ import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 from flows.s2_ingest.formats import parser_for
 from flows.s2_ingest.parsers import deepstate, mediazona
@@ -43,6 +44,9 @@ CHUNK = 4
 
 # What the forked workers read: (measure, source, [(file, content), ...]), set before the fork.
 _WORK: tuple[Callable, str, list[tuple[str, bytes]]] | None = None
+# Called once a pool's workers are forked: this parse forks no more (`fetch_sources` starts the
+# other sources' threads then).
+WORKERS_FORKED: ContextVar[Callable[[], object] | None] = ContextVar("workers_forked", default=None)
 
 
 def workers() -> int:
@@ -79,7 +83,11 @@ def parse_many(
         with ProcessPoolExecutor(
             max_workers=processes, mp_context=context, initializer=gc.freeze
         ) as pool:
-            rows = list(pool.map(_measure, range(len(files)), chunksize=CHUNK))
+            measured = pool.map(_measure, range(len(files)), chunksize=CHUNK)
+            # a forking pool starts every worker at its first task: all exist by now
+            if (forked := WORKERS_FORKED.get()) is not None:
+                forked()
+            rows = list(measured)
     finally:
         _WORK = None
     return [to_parsed([row]) for row in rows]
