@@ -257,9 +257,13 @@ def write_lineage(
     run: dict | None = None,
     columns: dict[str, dict[str, dict]] | None = None,
 ) -> None:
-    """Write `_lineage.json` and `_lineage_rows.parquet` into a snapshot still being written."""
+    """Write `_lineage.json` into a snapshot still being written."""
     document = build_lineage(con, settings, warehouse, models, checks, run, columns)
     (folder / LINEAGE).write_text(json.dumps(document, indent=1, default=str), encoding="utf-8")
+
+
+def write_lineage_rows(folder: Path, con: duckdb.DuckDBPyConnection, models: list[Model]) -> None:
+    """Write `_lineage_rows.parquet` (`row_counts`) into a snapshot still being written."""
     pq.write_table(row_counts(con, models), folder / LINEAGE_ROWS, compression="zstd")
 
 

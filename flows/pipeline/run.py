@@ -41,7 +41,14 @@ from flows.ops.run_artifacts import (
     report_link_artifact,
 )
 from flows.pipeline.spread import spread_ingest
-from flows.pipeline.tasks import build_task, fetch_task, publish_task, report_task, validate_task
+from flows.pipeline.tasks import (
+    build_task,
+    draft_snapshot,
+    fetch_task,
+    publish_task,
+    report_task,
+    validate_task,
+)
 from flows.s1_sources.catalogue import Source, load_catalogue
 from flows.s2_ingest.collect import SourceOutcome
 from flows.s2_ingest.parallel import HEAVY_FORMATS, WORKERS_FORKED
@@ -354,18 +361,26 @@ def _run(settings: Settings, run_date: date, plan: RunPlan) -> State:
                     logger.warning("%d unknown region spelling(s) quarantined", unmapped)
                 if plan.merge is not None:
                     rebuilt = plan.merge(con, models, base)
-                checks = validate_task(con, settings, warehouse, quote(catalogue), run_date, run_id)
-                failed = blocking(checks)
-                warned = sum(not c.success and c.severity == "warning" for c in checks)
-                progress.info(
-                    "gate: %d expectations, %d failed error(s), %d warning(s)",
-                    len(checks),
-                    len(failed),
-                    warned,
-                )
-                if failed:
-                    raise GateFailed([c.describe() for c in failed])
                 sources = sources_in_use(warehouse, catalogue, settings.as_of)
+                # the snapshot's files that need no gate result are written while it runs
+                draft = draft_snapshot(con, settings, warehouse, models, sources)
+                try:
+                    checks = validate_task(
+                        con, settings, warehouse, quote(catalogue), run_date, run_id
+                    )
+                    failed = blocking(checks)
+                    warned = sum(not c.success and c.severity == "warning" for c in checks)
+                    progress.info(
+                        "gate: %d expectations, %d failed error(s), %d warning(s)",
+                        len(checks),
+                        len(failed),
+                        warned,
+                    )
+                    if failed:
+                        raise GateFailed([c.describe() for c in failed])
+                except BaseException:
+                    draft.discard()
+                    raise
                 extra = plan.extra
                 if accepted := [s for s in settings.accept_shrink.split(",") if s]:
                     # the override is part of the record: the snapshot says what was let by
@@ -383,6 +398,7 @@ def _run(settings: Settings, run_date: date, plan: RunPlan) -> State:
                     fingerprint,
                     extra,
                     quote(columns),
+                    quote(draft),
                 )
                 for name in prune(warehouse, settings.keep_snapshots):
                     logger.info("deleted snapshot %s (keep_snapshots)", name)

@@ -18,12 +18,21 @@ REPORT_HTML = "report.html"
 SUMMARY_MD = "summary.md"
 
 
-def write_report(snapshot_dir: Path, out_dir: Path | None = None, snapshot: str = "") -> Path:
-    """Read `toll.duckdb` in a snapshot folder, write the report into it (or into out_dir)."""
+def write_report(
+    snapshot_dir: Path,
+    out_dir: Path | None = None,
+    snapshot: str = "",
+    metadata: dict | None = None,
+) -> Path:
+    """Read `toll.duckdb` in a snapshot folder, write the report into it (or into out_dir).
+
+    `metadata`: the snapshot's `settings` and `sources`, for a snapshot whose `_snapshot.json`
+    is not written yet (read from it otherwise)."""
     out = out_dir or snapshot_dir / REPORT_DIR
     out.mkdir(parents=True, exist_ok=True)
-    metadata_path = snapshot_dir / "_snapshot.json"
-    metadata = json.loads(metadata_path.read_text()) if metadata_path.exists() else {}
+    if metadata is None:
+        metadata_path = snapshot_dir / "_snapshot.json"
+        metadata = json.loads(metadata_path.read_text()) if metadata_path.exists() else {}
     settings = metadata.get("settings")
     con = duckdb.connect(str(snapshot_dir / "toll.duckdb"), read_only=True)
     try:

@@ -10,12 +10,26 @@ from pathlib import Path
 import duckdb
 
 from flows.warehouse.layout import Warehouse
+from flows.warehouse.sql_names import identifier
 
 
 def connect(path: Path | str = ":memory:", read_only: bool = False) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(str(path), read_only=read_only)
     con.execute("set enable_progress_bar = false")
     return con
+
+
+def second_connection(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """Another connection to `con`'s database, for a second thread, with `con`'s variables.
+
+    A cursor sees the same tables and views but not `set variable`: a view reading one with
+    getvariable() would give NULL there, silently."""
+    cursor = con.cursor()
+    cursor.execute("set enable_progress_bar = false")
+    for (name,) in con.execute("select name from duckdb_variables()").fetchall():
+        (value,) = con.execute("select getvariable(?)", [name]).fetchall()[0]
+        cursor.execute(f"set variable {identifier(name)} = ?", [value])
+    return cursor
 
 
 @contextmanager

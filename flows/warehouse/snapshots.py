@@ -155,21 +155,21 @@ def set_pin(warehouse: Warehouse, snapshot_id: str | None) -> None:
     warehouse.storage.write_bytes(PIN, json.dumps(pin).encode())
 
 
-def write_snapshot(warehouse: Warehouse, fill: Callable[[Path, str], None]) -> Path:
-    """A new snapshot: `fill(folder, id)` writes it under a temporary name, then it is renamed
-    into place whole. It is not current yet (`point_current`)."""
+def start_snapshot(warehouse: Warehouse) -> tuple[Path, str]:
+    """A new snapshot's private folder (a temporary name `recovery.sweep` removes if the run
+    dies) and its id; `finish_snapshot` renames it into place whole."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    root = warehouse.snapshots_folder()
-    staging = root / f".tmp-{stamp}"
-    final = root / stamp
+    staging = warehouse.snapshots_folder() / f".tmp-{stamp}"
     staging.mkdir(parents=True)
-    try:
-        fill(staging, stamp)
-        crash_point("publish")
-        staging.rename(final)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    return staging, stamp
+
+
+def finish_snapshot(warehouse: Warehouse, staging: Path, stamp: str) -> Path:
+    """Rename a filled `start_snapshot` folder into place. It is not current yet
+    (`point_current`); the caller removes `staging` if this fails."""
+    crash_point("publish")
+    final = warehouse.snapshots_folder() / stamp
+    staging.rename(final)
     return final
 
 

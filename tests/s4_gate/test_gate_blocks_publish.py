@@ -50,6 +50,9 @@ def test_failed_error_expectation_keeps_previous_snapshot(sample_settings, tmp_p
         nightly(settings=sample_settings)
     assert current_snapshot(sample_settings.warehouse) == before
     assert len(list_snapshots(sample_settings.warehouse)) == 1
+    # the snapshot drafted while the gate ran is removed, not left for the next run's sweep
+    folder = sample_settings.warehouse / "snapshots"
+    assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".tmp-")) == []
 
 
 def test_warning_is_reported_but_publishes(sample_settings, tmp_path, monkeypatch):
