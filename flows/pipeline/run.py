@@ -378,28 +378,33 @@ def _run(settings: Settings, run_date: date, plan: RunPlan) -> State:
                     )
                     if failed:
                         raise GateFailed([c.describe() for c in failed])
+                    extra = plan.extra
+                    if accepted := [s for s in settings.accept_shrink.split(",") if s]:
+                        # the override is part of the record: the snapshot says what was let by
+                        logger.warning(
+                            "shrink accepted for %s by --accept-shrink", ", ".join(accepted)
+                        )
+                        extra = {**extra, "accepted_shrink": accepted}
+                    if plan.merge is not None:
+                        extra = {
+                            "backfill": {**extra, "based_on": base.name, "rebuilt_rows": rebuilt}
+                        }
+                    snapshot = publish_task(
+                        con,
+                        settings,
+                        warehouse,
+                        quote(models),
+                        quote(checks),
+                        quote(sources),
+                        fingerprint,
+                        extra,
+                        quote(columns),
+                        quote(draft),
+                    )
                 except BaseException:
+                    # a failed gate or publish leaves no draft (once renamed, nothing is left)
                     draft.discard()
                     raise
-                extra = plan.extra
-                if accepted := [s for s in settings.accept_shrink.split(",") if s]:
-                    # the override is part of the record: the snapshot says what was let by
-                    logger.warning("shrink accepted for %s by --accept-shrink", ", ".join(accepted))
-                    extra = {**extra, "accepted_shrink": accepted}
-                if plan.merge is not None:
-                    extra = {"backfill": {**extra, "based_on": base.name, "rebuilt_rows": rebuilt}}
-                snapshot = publish_task(
-                    con,
-                    settings,
-                    warehouse,
-                    quote(models),
-                    quote(checks),
-                    quote(sources),
-                    fingerprint,
-                    extra,
-                    quote(columns),
-                    quote(draft),
-                )
                 for name in prune(warehouse, settings.keep_snapshots):
                     logger.info("deleted snapshot %s (keep_snapshots)", name)
     report_task(snapshot)
