@@ -399,7 +399,7 @@ def _run(settings: Settings, run_date: date, plan: RunPlan) -> State:
                         fingerprint,
                         extra,
                         quote(columns),
-                        quote(draft),
+                        draft=quote(draft),
                     )
                 except BaseException:
                     # a failed gate or publish leaves no draft (once renamed, nothing is left)

@@ -183,7 +183,8 @@ def publish_task(
     fingerprint: str | None = None,
     extra: dict | None = None,
     columns: Callable[[], dict] | None = None,
-    draft: Draft | None = None,
+    *,
+    draft: Draft,
 ) -> Path:
     """`columns`: gives the column lineage traced while the gate ran (`columns_in_background`);
     `draft`: the snapshot's files written meanwhile (`draft_snapshot`)."""
@@ -204,7 +205,6 @@ def publish_task(
         **(extra or {}),
     }
     previous = current_snapshot(warehouse)
-    draft = draft or draft_snapshot(con, settings, warehouse, models, sources)
 
     def before_switch(folder: Path, snapshot: str) -> None:
         traced = columns() if columns is not None else None
@@ -213,13 +213,7 @@ def publish_task(
 
     catalogue = load_catalogue(settings.catalogue)
     return publish(
-        con,
-        warehouse,
-        models,
-        metadata,
-        before_switch=before_switch,
-        catalogue=catalogue,
-        draft=draft,
+        draft, warehouse, models, metadata, before_switch=before_switch, catalogue=catalogue
     )
 
 

@@ -45,13 +45,13 @@ SQL_CHECK = "unexpected_rows_expectation"
 COUNTED_CHECK = "unexpected_rows_count"
 SQL_HEADER = ("severity", "check", "description", "column")  # `column` is optional
 _FIELD = re.compile(r"^--\s*([a-z_]+)\s*:\s*(.*)$")
+_CONTINUED = re.compile(r"^--\s{4,}(\S.*)$")
 # GX's BASIC results (counts and percentages) with no sample of unexpected values: SUMMARY's
 # samples and index lists cost a query and Python per column expectation, passing or not
 # (100x gate alone 4.1-4.5 s in SUMMARY, 2.9 s like this, 3 runs each). A failed check's
 # sample is toll's own (`sample_unexpected`), from the query that selects its rows.
 RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": 0}
 SAMPLE_SIZE = 20  # GX's default partial_unexpected_count
-_CONTINUED = re.compile(r"^--\s{4,}(\S.*)$")
 
 
 @dataclass(frozen=True)

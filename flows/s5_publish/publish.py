@@ -72,7 +72,7 @@ class Draft:
             self._pool.shutdown()
 
     def discard(self) -> None:
-        """Stop waiting for it and remove its folder (after its thread has finished)."""
+        """Wait for its thread to finish (ignoring its error), then remove its folder."""
         try:
             self.wait()
         except BaseException:  # noqa: BLE001 - whatever the run raised matters more
@@ -109,22 +109,20 @@ def write_tables(con: duckdb.DuckDBPyConnection, folder: Path, models: list[Mode
 
 
 def publish(
-    con: duckdb.DuckDBPyConnection,
+    draft: Draft,
     warehouse: Warehouse,
     models: list[Model],
     metadata: dict,
     before_switch: Callable[[Path, str], None] | None = None,
     catalogue: dict[str, Source] | None = None,
-    draft: Draft | None = None,
 ) -> Path:
-    """Finish `draft` (written here when there is none), then make the snapshot current.
+    """Finish `draft` (started before the gate), then make the snapshot current.
 
     Beside the tables go the licences and citation and `_snapshot.json` (`metadata`);
     `before_switch(folder, snapshot_id)` may add files while the snapshot is still private:
     once published, a snapshot is never modified.
     """
     catalogue = load_catalogue() if catalogue is None else catalogue
-    draft = draft or Draft(con, warehouse, models)
     try:
         draft.wait()
         write_licences(draft.folder, draft.stamp, models, draft.tables, catalogue)

@@ -37,7 +37,7 @@ def test_a_failed_draft_fails_the_publish_and_leaves_no_folder(tmp_path):
     models = [_model("fct_missing", tmp_path)]
     draft = Draft(con, warehouse, models)
     with pytest.raises(Exception, match="fct_missing"):
-        publish(con, warehouse, models, {}, catalogue={}, draft=draft)
+        publish(draft, warehouse, models, {}, catalogue={})
     assert list(warehouse.snapshots_folder().iterdir()) == []
     assert current_snapshot(warehouse) is None
 
