@@ -1,6 +1,7 @@
 """Where everything lives in a warehouse: the one place that knows its keys.
 
   raw/<source>/<fetched_at>/<file>[.parquet|.rejected.parquet]   raw bytes and parsed rows
+  raw/<source>/<fetched_at>/_raw-<d>.zip, _parsed-<d>.parquet     the same, many files together
   raw/_manifest/<fetched_at>-<source>-<sha12>.json                the entries of one fetch
   cache/raw/<table>.parquet, cache/local_stat/<source>.json       caches (safe to delete)
   work/build-<stamp>.duckdb                                       a build's scratch database

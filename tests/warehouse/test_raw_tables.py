@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import zipfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path, PurePosixPath
 
@@ -10,20 +12,21 @@ import polars as pl
 import pytest
 
 from flows.errors import TollError
-from flows.warehouse import raw_tables
-from flows.warehouse.layout import MANIFEST, Warehouse
+from flows.s1_sources.catalogue import Source, SourceFile
 from flows.s2_ingest.parsing import Parsed
+from flows.s3_build.runner import register_raw_tables
+from flows.warehouse import raw_tables
+from flows.warehouse.database import connect
+from flows.warehouse.layout import MANIFEST, Warehouse
 from flows.warehouse.raw_store import (
     entries_in_use,
     read_manifest,
+    read_raw,
     store,
     store_all,
     stored_together,
 )
 from flows.warehouse.recovery import leftovers
-from flows.s1_sources.catalogue import Source, SourceFile
-from flows.s3_build.runner import register_raw_tables
-from flows.warehouse.database import connect
 
 FIRST = date(2025, 1, 1)
 
@@ -169,6 +172,48 @@ def test_rows_stored_together_keep_their_own_file(tmp_path) -> None:
     assert rows["file_sha256"].to_list() == [f"{d}{0:063d}" for d in rows["day"]]
     assert rows["as_of"].to_list() == [FIRST + timedelta(days=d) for d in rows["day"]]
     assert [e.rows for e in entries] == heights
+
+
+def test_bytes_stored_together_are_kept_byte_for_byte_in_one_archive(tmp_path) -> None:
+    """One ZIP member per file, its bytes exactly as fetched; files kept alone stay files."""
+    warehouse = tmp_path / "wh"
+    source = _source(3, keep_all=True)
+    contents = [b"day,n\r\n0,1\r\n", bytes(range(256)) * 40, b""]
+    files = [
+        (
+            source.files[day],
+            source.files[day].url,
+            content,
+            hashlib.sha256(content).hexdigest(),
+            Parsed(pl.DataFrame({"day": [day]}), pl.DataFrame()),
+        )
+        for day, content in enumerate(contents)
+    ]
+    entries = store_all(warehouse, files, datetime(2025, 2, 1, tzinfo=UTC), together=True)
+    (archive,) = {e.raw_path for e in entries}
+    assert archive.endswith(".zip")
+    folder = (warehouse / archive).parent
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [PurePosixPath(archive).name, PurePosixPath(entries[0].parquet_path).name]
+    )
+    with zipfile.ZipFile(warehouse / archive) as stored:
+        assert [i.compress_type for i in stored.infolist()] == [zipfile.ZIP_STORED] * 3
+        assert (
+            stored.namelist() == [e.raw_member for e in entries] == ["0.json", "1.json", "2.json"]
+        )
+    for entry, content in zip(read_manifest(warehouse), contents, strict=True):
+        assert read_raw(warehouse, entry) == content
+        assert hashlib.sha256(read_raw(warehouse, entry)).hexdigest() == entry.sha256
+    # the same files stored again at the same moment make the same archive bytes
+    again = store_all(tmp_path / "again", files, datetime(2025, 2, 1, tzinfo=UTC), together=True)
+    assert (tmp_path / "again" / again[0].raw_path).read_bytes() == (
+        warehouse / archive
+    ).read_bytes()
+    # a file kept on its own has no member, and its manifest entry does not name one
+    alone = store(tmp_path / "alone", *files[0][:4], files[0][4], datetime.now(UTC))
+    assert alone.raw_member is None and read_raw(tmp_path / "alone", alone) == contents[0]
+    (manifest_file,) = (tmp_path / "alone" / MANIFEST).iterdir()
+    assert "raw_member" not in json.loads(manifest_file.read_bytes())
 
 
 def _maps(source: Source, days: list[int]) -> list:
