@@ -51,7 +51,7 @@ from flows.pipeline.tasks import (
 )
 from flows.s1_sources.catalogue import Source, load_catalogue
 from flows.s2_ingest.collect import SourceOutcome
-from flows.s2_ingest.parallel import HEAVY_FORMATS, WORKERS_FORKED
+from flows.s2_ingest.parallel import HEAVY_FORMATS
 from flows.s3_build.models import Model
 from flows.s4_gate.gate import run_docs
 from flows.s4_gate.quarantine import new_run_id, record_new_rejects
@@ -189,14 +189,13 @@ def add_tags(tags: list[str]) -> None:
 
 
 # Imported by the gate and lineage steps; slow to import (GX 2.5 s, sqlglot's lineage 0.3 s on
-# the real data, a quarter of the gate's 5.9 s at 1x). A thread imports them while the other
-# sources are fetched (their parsing, zstd and writes release the GIL); the steps then find
-# them loaded. Started once the map parser's worker processes are done, never before: a fork
-# while another thread holds an import lock can deadlock the child. Started after the whole
-# fetch, the import ran into the build: 100x build 6.5-9.6 s, 2.7-4.2 s started here, while
-# the fetch takes 1-4 s longer (7 runs each on a noisy machine). A run on a temporary Prefect
-# server imports them before its flow instead, while that server boots (`toll run`: the main
-# thread only waits there; the thread here then finds them loaded).
+# the real data, a quarter of the gate's 5.9 s at 1x). A thread imports them while the sources
+# are fetched (their parsing, zstd and writes release the GIL); the steps then find them
+# loaded (the map workers are not forked from this process: no import lock to inherit).
+# Started after the whole fetch, the import ran into the build: 100x build 6.5-9.6 s, 2.7-4.2 s
+# started here, while the fetch takes 1-4 s longer (7 runs each on a noisy machine). A run on a
+# temporary Prefect server imports them before its flow instead, while that server boots
+# (`toll run`: the main thread only waits there; the thread here then finds them loaded).
 SLOW_IMPORTS = ("great_expectations", "sqlglot.lineage")
 
 
@@ -226,13 +225,11 @@ def fetch_sources(
     settings: Settings, warehouse: Warehouse, sources: dict[str, Source], fetched_at: datetime
 ) -> list[SourceOutcome]:
     """Fetch every source, the outcomes in catalogue order; the first failure (in that order)
-    is raised once every source started has finished.
+    is raised once every source has finished.
 
-    Sources whose parser forks worker processes (the maps) go first, one at a time, alone: a
-    fork while another thread holds a lock (an import, a log handler) can deadlock the child.
-    The others share `FETCH_THREADS` threads, in catalogue order, from the moment the last map
-    source's workers are forked (its parse forks no more): its reading, hashing and storing no
-    longer hold them back (0.6 s at 100x, on one core)."""
+    All at once, the map sources first (their workers come from a fork server, nothing is
+    forked from this process: flows/s2_ingest/parallel.py), the others in catalogue order on
+    `FETCH_THREADS` threads."""
     from prefect.task_runners import ThreadPoolTaskRunner
 
     # quote(): Prefect walks every element of a task's parameters twice to find futures;
@@ -244,26 +241,11 @@ def fetch_sources(
         )
 
     warehouse.manifest()  # read once here, not by two threads at once
-    forking = [s for s in sources.values() if s.format in HEAVY_FORMATS]
-    futures = {}
-    forked = threading.Event()
-    with ThreadPoolTaskRunner(max_workers=FETCH_THREADS + 1) as runner:
-        token = WORKERS_FORKED.set(forked.set)
-        try:
-            for position, source in enumerate(forking):
-                future = futures[source.name] = runner.submit(fetch_task, parameters(source))
-                if position < len(forking) - 1:
-                    future.wait()
-                    continue
-                while not forked.wait(0.01) and not future.wrapped_future.done():
-                    pass
-        finally:
-            WORKERS_FORKED.reset(token)
-        if not any(f.wrapped_future.done() and f.state.is_failed() for f in futures.values()):
-            warm_imports()  # no fork after this point
-            for source in sources.values():
-                if source.format not in HEAVY_FORMATS:
-                    futures[source.name] = runner.submit(fetch_task, parameters(source))
+    warm_imports()
+    maps = [s for s in sources.values() if s.format in HEAVY_FORMATS]
+    others = [s for s in sources.values() if s.format not in HEAVY_FORMATS]
+    with ThreadPoolTaskRunner(max_workers=FETCH_THREADS + len(maps)) as runner:
+        futures = {s.name: runner.submit(fetch_task, parameters(s)) for s in [*maps, *others]}
         for future in futures.values():
             future.wait()
     states = {name: future.state for name, future in futures.items()}

@@ -5,11 +5,13 @@ maps uses every core; a nightly with one new map parses it in-process (no pool t
 Tabular files are read by native readers and typed in one pass per batch (Mediazona's
 vintages), in-process: spawned workers cost more to start than such parsing takes.
 
-Two costs that are not the maps' own are kept out. Python's cyclic garbage collector would walk
-every object of the (large) flow process again and again while a map's JSON is turned into
-objects: it is paused during parsing (a parsed map holds no reference cycles), and workers
-freeze the objects they inherit. The file contents reach the workers through the fork itself,
-not pickled through a pipe: each task carries only an index.
+The workers come from a fork server (`multiprocessing`'s "forkserver"): a fresh process that
+imports this module once and forks them, not forks of the run. A forked worker held the run's
+pages: 354 MB each at 100x, counted once per process in the tree's memory (2.55-2.62 GiB peak
+against the 2.5 GiB target, two runs); from the fork server each holds its own. And nothing is
+forked from the run, whose threads (Prefect's, the other sources') may hold a lock a forked child
+would wait on forever: every source is fetched at once. Python's cyclic garbage collector is
+paused while a map's JSON is turned into objects (a parsed map holds no reference cycles).
 """
 
 from __future__ import annotations
@@ -20,15 +22,14 @@ import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from contextvars import ContextVar
 
 from flows.s2_ingest.formats import parser_for
 from flows.s2_ingest.parsers import deepstate, mediazona
 from flows.s2_ingest.parsing import Parsed
 
 # Heavy formats: a function measuring one file as a plain dict (run in the workers) and one
-# turning those dicts into parsed rows (run here). Workers are forked: they must not touch
-# Polars, whose thread pool does not survive a fork.
+# turning those dicts into parsed rows (run here). The fork server imports Polars but must not
+# use it: its thread pool does not survive a fork.
 HEAVY_FORMATS: dict[str, tuple[Callable[[str, str, bytes], dict], Callable]] = {
     "deepstate_geojson": (deepstate.measure_snapshot, deepstate.to_parsed),
 }
@@ -39,14 +40,12 @@ BATCH_FORMATS: dict[str, Callable[[str, list[tuple[str, bytes]]], list[Parsed]]]
 BATCH_FILES = 1_000  # files typed together (100x: 1,000 vintages ≈ 1.4M rows)
 # Below this many files a pool costs more to start than it saves.
 MIN_FILES_FOR_POOL = 4
-# Maps per task: small, so that both workers finish together (a task carries only indices).
+# Maps per task: small, so that both workers finish together.
 CHUNK = 4
 
-# What the forked workers read: (measure, source, [(file, content), ...]), set before the fork.
-_WORK: tuple[Callable, str, list[tuple[str, bytes]]] | None = None
-# Called once a pool's workers are forked: this parse forks no more (`fetch_sources` starts the
-# other sources' threads then).
-WORKERS_FORKED: ContextVar[Callable[[], object] | None] = ContextVar("workers_forked", default=None)
+# The fork server imports this module (and so the parsers) before forking the first worker.
+_WORKERS = multiprocessing.get_context("forkserver")
+_WORKERS.set_forkserver_preload([__name__])
 
 
 def workers() -> int:
@@ -74,28 +73,17 @@ def parse_many(
     processes = min(max_workers or workers(), len(files))
     if format_name not in HEAVY_FORMATS or processes < 2 or len(files) < MIN_FILES_FOR_POOL:
         return _parse_chunk((format_name, source, files))
-    global _WORK
     measure, to_parsed = HEAVY_FORMATS[format_name]
-    _WORK = (measure, source, files)
-    # fork: workers start at once with everything imported (spawn would re-run __main__)
-    context = multiprocessing.get_context("fork")
-    try:
-        with ProcessPoolExecutor(
-            max_workers=processes, mp_context=context, initializer=gc.freeze
-        ) as pool:
-            measured = pool.map(_measure, range(len(files)), chunksize=CHUNK)
-            # a forking pool starts every worker at its first task: all exist by now
-            if (forked := WORKERS_FORKED.get()) is not None:
-                forked()
-            rows = list(measured)
-    finally:
-        _WORK = None
+    work = [(measure, source, file, content) for file, content in files]
+    with ProcessPoolExecutor(
+        max_workers=processes, mp_context=_WORKERS, initializer=gc.freeze
+    ) as pool:
+        rows = list(pool.map(_measure, work, chunksize=CHUNK))
     return [to_parsed([row]) for row in rows]
 
 
-def _measure(index: int) -> dict:
-    measure, source, files = _WORK
-    file, content = files[index]
+def _measure(work: tuple[Callable, str, str, bytes]) -> dict:
+    measure, source, file, content = work
     with gc_paused():
         return measure(source, file, content)
 
