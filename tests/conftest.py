@@ -1,10 +1,14 @@
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
+# toll's caches outside a warehouse (traced column lineage, the object-storage mirror): one
+# folder per test session, so no test reads what an earlier session or a real run left there
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="toll-test-cache-")
 
 SHARED_DATA = Path(
     os.environ.get("TOLL_TEST_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")

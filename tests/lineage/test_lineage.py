@@ -256,8 +256,9 @@ def test_column_sources_follow_ctes_and_settings():
     assert [list(c) for c in traced.values()] == [list(c) for c in found.values()]
 
 
-def test_column_lineage_child_failure_traces_here(monkeypatch, caplog) -> None:
+def test_column_lineage_child_failure_traces_here(monkeypatch, caplog, tmp_path) -> None:
     """A child that cannot run (here: no such interpreter) costs time, not the lineage."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     con = duckdb.connect()
     con.execute("create view raw_x as select 1 as a")
     con.execute("create view stg_x as select a as named from raw_x")
@@ -406,3 +407,34 @@ def test_explain_and_diff_on_s3_equal_the_local_folder(runs, tmp_path, monkeypat
                 history = json.loads(on_s3.stdout)["measures"][0]["earlier_snapshots"]
                 assert [h["snapshot"] for h in history] == [older.name]
         assert (tmp_path / "toll" / "s3" / url.removeprefix("s3://") / "snapshots").is_dir()
+
+
+def test_column_lineage_traced_once_per_models_and_columns(monkeypatch, tmp_path) -> None:
+    """The same SQL and columns are not traced again (no child process); a change is."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    con = duckdb.connect()
+    con.execute("create view raw_x as select 1 as a, 2 as b")
+    con.execute("create view stg_x as select a as named from raw_x")
+
+    def models(sql: str) -> list[Model]:
+        return [Model("stg_x", "staging", Path("stg_x.sql"), sql, frozenset({"raw_x"}))]
+
+    first = columns_in_background(con, models("select a as named from raw_x"))()
+    assert first["stg_x"]["named"]["from"] == ["raw_x.a"]
+    (kept,) = capture.lineage_cache().iterdir()
+    assert capture.lineage_cache().is_relative_to(tmp_path)
+    started = []
+    real_popen = capture.subprocess.Popen
+    monkeypatch.setattr(
+        capture.subprocess, "Popen", lambda *a, **k: started.append(a) or real_popen(*a, **k)
+    )
+    assert columns_in_background(con, models("select a as named from raw_x"))() == first
+    assert started == []
+    # other SQL (or other columns) is traced again, in a child
+    con.execute("create or replace view stg_x as select b as named from raw_x")
+    again = columns_in_background(con, models("select b as named from raw_x"))()
+    assert again["stg_x"]["named"]["from"] == ["raw_x.b"] and len(started) == 1
+    # an unreadable cache file is traced again, not trusted
+    kept.write_bytes(b"{not json")
+    assert columns_in_background(con, models("select a as named from raw_x"))() != {}
+    assert len(started) == 2 and json.loads(kept.read_bytes()) == first
