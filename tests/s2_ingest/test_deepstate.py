@@ -9,7 +9,8 @@ from datetime import datetime
 import pytest
 import shapely
 
-from flows.errors import SourceFormatError
+from flows.errors import SourceFormatError, TollError
+from flows.s2_ingest import parallel
 from flows.s2_ingest.parallel import parse_many
 from flows.s2_ingest.parsers import deepstate, geometry
 
@@ -231,3 +232,16 @@ def test_parallel_parse_equals_in_process_and_errors_name_the_file() -> None:
     broken = [*files, ("1711399999.geojson", collection(polygon(OLD["occupied"], square(1, 1))))]
     with pytest.raises(SourceFormatError, match="1711399999.geojson"):
         parse_many("deepstate_geojson", "territory", broken, max_workers=2)
+    # two bad files in the two workers' shares: the first in the given order is the error
+    bad = collection(polygon(OLD["occupied"], square(1, 1)))
+    two = [files[0], ("1711300001.geojson", bad), ("1711300002.geojson", bad), *files[1:]]
+    with pytest.raises(SourceFormatError, match="1711300001.geojson") as raised:
+        parse_many("deepstate_geojson", "territory", two, max_workers=2)
+    assert (raised.value.source, raised.value.file) == ("territory", "1711300001.geojson")
+
+
+def test_parallel_parse_worker_that_cannot_run_is_a_clear_error(monkeypatch) -> None:
+    files = [(f"{1711314501 + n}.geojson", three_layers(NEW)) for n in range(5)]
+    monkeypatch.setattr(parallel.sys, "executable", "/bin/false")
+    with pytest.raises(TollError, match="source 'territory': a map parser process exited 1"):
+        parse_many("deepstate_geojson", "territory", files, max_workers=2)
