@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import importlib
 import sys
+import threading
 import time
 from collections import defaultdict
 
@@ -39,7 +40,14 @@ ONLY_WHEN = {
 
 seconds: dict[str, float] = defaultdict(float)
 calls: dict[str, int] = defaultdict(int)
-_depth: dict[str, int] = defaultdict(int)
+# A phase's time is the wall time while at least one of its calls runs: nested calls (a parser
+# calling the area function) and calls on several threads at once (the sources are fetched side
+# by side) count once. Per-thread depth counted only the call that ended with no other one
+# running: with every source fetched at once, `ingest` read 0.0-0.7 s in runs whose fetch took
+# 8-9 s (the last call to end was a small source's).
+_running: dict[str, int] = defaultdict(int)
+_since: dict[str, float] = {}
+_lock = threading.Lock()
 
 
 def _timed(phase: str, function, only_when=None):
@@ -47,16 +55,18 @@ def _timed(phase: str, function, only_when=None):
     def wrapper(*args, **kwargs):
         if only_when is not None and not only_when(args, kwargs):
             return function(*args, **kwargs)
-        # nested calls of the same phase (a parser calling the area function) count once
-        _depth[phase] += 1
-        started = time.perf_counter()
+        with _lock:
+            if _running[phase] == 0:
+                _since[phase] = time.perf_counter()
+            _running[phase] += 1
         try:
             return function(*args, **kwargs)
         finally:
-            _depth[phase] -= 1
-            if _depth[phase] == 0:
-                seconds[phase] += time.perf_counter() - started
-            calls[phase] += 1
+            with _lock:
+                _running[phase] -= 1
+                if _running[phase] == 0:
+                    seconds[phase] += time.perf_counter() - _since[phase]
+                calls[phase] += 1
 
     wrapper.__probed__ = True
     return wrapper
