@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import duckdb
+import numpy as np
 import polars as pl
 
 from flows.errors import SourceFormatError
@@ -129,29 +130,35 @@ def read_csv_strings_together(
     if end <= 0 or first.startswith(BOM):
         return None
     head = first[: end + 1]
-    bodies = []
-    for position, (_, content) in enumerate(files):
+    bodies, records = [], []
+    for _, content in files:
         if not content.startswith(head) or b'"' in content or b"\r" in content:
             return None
         body = content[end + 1 :].removesuffix(b"\n")
-        if not body or b"\n\n" in body:
+        if not body or b"\n\n" in body or body.endswith(b"\n"):
             return None
-        prefix = b"%d%b" % (position, delimiter.encode())
-        bodies.append(prefix + body.replace(b"\n", b"\n" + prefix))
+        bodies.append(body)
+        records.append(body.count(b"\n") + 1)  # no quotes: every newline ends a record
     header = _header(source, files[0][0], first, delimiter)
     if FILE in header or any(c not in header for c in required):
         return None
-    together = (FILE + delimiter).encode() + head + b"\n".join(bodies) + b"\n"
+    together = head + b"\n".join(bodies) + b"\n"
     frame = _read_natively(together, delimiter)  # None on bytes that are not UTF-8
-    if frame is None or frame.columns != [FILE, *header]:
+    if frame is None or frame.columns != header or frame.height != sum(records):
         return None
-    if together.count(delimiter.encode()) != (frame.height + 1) * len(header):
+    if together.count(delimiter.encode()) != (frame.height + 1) * (len(header) - 1):
         return None  # a record with fewer fields than the header (Polars pads it)
+    # each record's file and row from the files' record counts, not a position pasted into
+    # every line: at 100x (5,000 vintages, 6.9 M records) that copy of 151 MB and Polars'
+    # reading of the extra column were 0.1 s of each 1,000 files, holding the GIL
+    position = np.repeat(np.arange(len(files), dtype=np.int32), records)
+    first_of_file = np.repeat(np.cumsum([0, *records[:-1]]), records)
+    row = np.arange(1, frame.height + 1, dtype=np.int64) - first_of_file
     return frame.select(
-        pl.int_range(1, pl.len() + 1).over(FILE).cast(pl.Int64).alias(ROW),
+        pl.Series(ROW, row),
         *[pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in required],
         pl.lit(None, pl.String).alias(SHAPE),
-        pl.col(FILE).cast(pl.Int32),
+        pl.Series(FILE, position),
     )
 
 

@@ -357,6 +357,8 @@ def test_plain_vintages_are_read_in_one_read_and_odd_ones_file_by_file() -> None
         b"date,total,change\n2024-01-01,1,1\n",  # another header
         b"date,change,total\n",  # no data
         b"date,change,total\n2024-01-01,1,1\n\n2024-01-02,1,2\n",  # a blank line
+        b"date,change,total\n2024-01-01,1,1\n\n",  # a blank line at the end
+        b"date,change,total\n2024-01-01,1,1,\n",  # a record with one field too many
         b"date,change,total\n2024-01-01,1\n",  # a short record
         b"date,change,total\n2024-01-01,\xd0,1\n",  # not UTF-8
     ):
