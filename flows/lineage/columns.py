@@ -39,7 +39,10 @@ def trace(models: list[dict], schema: dict[str, dict[str, str]]) -> dict[str, di
         sql = model["sql"]
         fallback = sorted(f"{d}.*" for d in model["depends_on"])
         try:
-            nodes = lineage(None, sql, schema=schema, dialect="duckdb")
+            # trim_selects=False: the nodes' `source` (trimmed copies of each select, one deep
+            # copy per column) is never read here; the 33 real models traced in 1.19 s with
+            # them, 0.50 s without, the same result
+            nodes = lineage(None, sql, schema=schema, dialect="duckdb", trim_selects=False)
             ctes = _ctes(sqlglot.parse_one(sql, dialect="duckdb"))
         except (SqlglotError, ValueError, KeyError, RecursionError):
             nodes, ctes = {}, {}
