@@ -227,9 +227,10 @@ def fetch_sources(
     """Fetch every source, the outcomes in catalogue order; the first failure (in that order)
     is raised once every source has finished.
 
-    All at once, the map sources first (their workers come from a fork server, nothing is
-    forked from this process: flows/s2_ingest/parallel.py), the others in catalogue order on
-    `FETCH_THREADS` threads."""
+    All at once, the map sources first (their maps are parsed by worker processes started as
+    fresh interpreters: flows/s2_ingest/parallel.py), the others in catalogue order on
+    `FETCH_THREADS` threads; large files parse one source at a time (`LARGE_PARSE_BYTES` in
+    flows/s2_ingest/collect.py)."""
     from prefect.task_runners import ThreadPoolTaskRunner
 
     # quote(): Prefect walks every element of a task's parameters twice to find futures;

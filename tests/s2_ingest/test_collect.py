@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import pytest
 
 from flows.config import load_settings
 from flows.s1_sources.catalogue import load_catalogue
-from flows.s2_ingest import collect
+from flows.s2_ingest import collect, parallel
 from flows.warehouse import raw_store
 
 FIRST = date(2025, 1, 6)
@@ -178,3 +180,59 @@ def test_a_link_leaving_the_source_folder_is_refused_without_quoting_it(tmp_path
     with pytest.raises(ConfigError, match="outside the source folder") as refused:
         catalogue["region_names"].files[0].location(settings)
     assert "hunter2" not in str(refused.value)
+
+
+def _two_census_sources(tmp: Path) -> tuple[object, dict]:
+    """Two sources of one small CSV each (the census format), read from local copies."""
+    lines = []
+    for name in ("census_a", "census_b"):
+        folder = tmp / "sources" / name
+        folder.mkdir(parents=True)
+        (folder / "census.csv").write_text(
+            "region,nMen16_615_2021,regNameEng,regNameISO\nAltai,1000,Altai Krai,RU-ALT\n"
+        )
+        lines += [f"[sources.{name}]", 'title = "census"', 'format = "bessudnov_census"']
+        lines += ['licence = "test"', f"[[sources.{name}.files]]", f'local = "{name}/census.csv"']
+        lines += [f'url = "https://example.invalid/{name}.csv"']
+    catalogue = tmp / "sources.toml"
+    catalogue.write_text("\n".join(lines) + "\n")
+    settings = load_settings(
+        source_dir=tmp / "sources", warehouse=tmp / "warehouse", catalogue=catalogue
+    )
+    return settings, load_catalogue(catalogue)
+
+
+def _parses_at_once(monkeypatch, tmp: Path, wait) -> int:
+    """The most parses inside `parse_many` at once when both sources are fetched side by side."""
+    settings, catalogue = _two_census_sources(tmp)
+    parse, lock = parallel.parse_many, threading.Lock()
+    inside, most = [0], [0]
+
+    def parse_many(format_name, source, files, max_workers=None):
+        with lock:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        try:
+            wait()
+            return parse(format_name, source, files, max_workers)
+        finally:
+            with lock:
+                inside[0] -= 1
+
+    monkeypatch.setattr(collect, "parse_many", parse_many)
+    fetched_at = datetime.now(UTC)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = list(
+            pool.map(lambda s: collect.ingest_source(settings, s, fetched_at), catalogue.values())
+        )
+    assert [len(o.new) for o in outcomes] == [1, 1]
+    return most[0]
+
+
+def test_large_parses_take_turns_small_ones_run_side_by_side(tmp_path, monkeypatch) -> None:
+    # small files: both sources parse at once (each waits inside for the other to arrive)
+    both = threading.Barrier(2, timeout=10)
+    assert _parses_at_once(monkeypatch, tmp_path / "small", both.wait) == 2
+    # every file counted as large: one parse at a time, though each lingers inside
+    monkeypatch.setattr(collect, "LARGE_PARSE_BYTES", 1)
+    assert _parses_at_once(monkeypatch, tmp_path / "large", lambda: time.sleep(0.3)) == 1
