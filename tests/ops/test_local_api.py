@@ -126,3 +126,44 @@ def test_an_api_url_only_prefect_finds_stops_the_early_server(fresh_env, tmp_pat
     (tmp_path / "prefect.toml").write_text('[api]\nurl = "http://127.0.0.1:9/api"\n')
     found = _run(fresh_env, "-", cwd=tmp_path, script=NO_FLOW)
     assert found == {"spawned": "True", "stopped": "True", "url": "None"}
+
+
+STOPPED = """
+import sys
+from flows.ops import local_api
+api = local_api.start_local_api()
+api.stop()
+print("spawned", api.process is not None)
+print("stopped", api.process.poll() is not None)
+print("thread-alive", api.thread.is_alive())
+print("prefect-imported", "prefect" in sys.modules)
+"""
+
+
+def test_a_server_stopped_unused_leaves_no_thread_running(fresh_env) -> None:
+    # an unchanged run stops the server at once; its waiting thread imported Prefect and could
+    # still be inside OpenSSL when the process exited (SIGSEGV or SIGABRT after the run's work)
+    found = _run(fresh_env, "-", script=STOPPED)
+    assert found == {
+        "spawned": "True",
+        "stopped": "True",
+        "thread-alive": "False",
+        "prefect-imported": "False",
+    }
+
+
+WARM_AT_EXIT = """
+import atexit
+def last():  # registered first, so run last of the exit handlers
+    print("alive-at-exit", thread.is_alive(), flush=True)
+atexit.register(last)
+from flows.pipeline.run import warm_imports
+thread = warm_imports()
+print("alive-at-start", thread.is_alive())
+"""
+
+
+def test_the_warm_import_thread_is_waited_for_at_exit(fresh_env) -> None:
+    # a run failing within a second exits while GX is being imported: never under that thread
+    found = _run(fresh_env, "-", script=WARM_AT_EXIT)
+    assert found == {"alive-at-start": "True", "alive-at-exit": "False"}
