@@ -102,7 +102,7 @@ def cluster(tmp_path_factory):
         endpoint = stack.enter_context(seaweed_server(net.gateway))
         url = f"s3://{new_bucket(endpoint)}/wh"
         database_url = stack.enter_context(postgres_cluster(bindir))
-        port = free_port()
+        port = free_port(net.gateway)
         api = f"http://{net.gateway}:{port}/api"
         server_env = base_env(
             root / "server-home", PREFECT_API_DATABASE_CONNECTION_URL=database_url

@@ -31,9 +31,12 @@ def needed(what: str, found: object) -> None:
         pytest.skip(message)
 
 
-def free_port() -> int:
+def free_port(ip: str = "127.0.0.1") -> int:
+    """A port free on `ip`, the address the server will listen on: one free on loopback may be
+    taken on a bridge address (SeaweedFS listens there on ten ports), and a server on the
+    bridge exited with "Port ... is already in use" in one CI run."""
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((ip, 0))
         return s.getsockname()[1]
 
 
