@@ -166,9 +166,7 @@ def start_local_api() -> LocalApi:
         # one client for every poll, without certificates (plain HTTP on loopback): a client
         # per poll loaded certifi's certificates each time, 60 ms of CPU, 1.2 s of the boot
         with httpx.Client(timeout=2, verify=False, trust_env=False) as client:
-            while time.monotonic() < deadline and process.poll() is None:
-                if api.halt.is_set():
-                    return
+            while time.monotonic() < deadline and process.poll() is None and not api.halt.is_set():
                 try:
                     if client.get(f"http://127.0.0.1:{port}/api/health").is_success:
                         break
@@ -176,7 +174,8 @@ def start_local_api() -> LocalApi:
                     pass
                 api.halt.wait(0.05)
             else:
-                _stop(process)  # not up in time, or exited (its port taken): the flow starts one
+                # not up in time or exited (its port taken): the flow starts one; or not needed
+                _stop(process)
                 return
         api.url = f"http://127.0.0.1:{port}/api"
         TEMPORARY_URLS.add(api.url)

@@ -205,8 +205,11 @@ def store_all(
     staging = final.with_name(f".{final.name}.tmp-{os.getpid()}")
     staging.mkdir(parents=True, exist_ok=True)
     try:
-        shared = f"{folder}/{_together_name(files)}" if together else None
-        archive = f"{folder}/{_archive_name(files)}" if together else None
+        shared = archive = None
+        if together:  # named by the digest of all their contents
+            digest = _digest([sha256 for _, _, _, sha256, _ in files])[:16]
+            shared = f"{folder}/{TOGETHER}{digest}.parquet"
+            archive = f"{folder}/{ARCHIVE}{digest}.zip"
 
         def keep(item: tuple[SourceFile, str, bytes, str, Parsed]) -> ManifestEntry:
             spec, url, content, sha256, parsed = item
@@ -248,8 +251,10 @@ def store_all(
             with ThreadPoolExecutor(max_workers=4, thread_name_prefix="toll-store") as pool:
                 written = []
                 if together:
-                    written.append(pool.submit(_write_together, staging, files, fetched_at))
-                    written.append(pool.submit(_write_archive, staging, files, fetched_at))
+                    rows_file = staging / PurePosixPath(shared).name
+                    bytes_file = staging / PurePosixPath(archive).name
+                    written.append(pool.submit(_write_together, rows_file, files, fetched_at))
+                    written.append(pool.submit(_write_archive, bytes_file, files, fetched_at))
                 entries = list(pool.map(keep, files))
                 for future in written:
                     future.result()
@@ -304,21 +309,16 @@ def stored_together(entry: ManifestEntry) -> bool:
 ARCHIVE = "_raw-"  # name of a ZIP archive holding the bytes of several raw files
 
 
-def _archive_name(files: list[tuple[SourceFile, str, bytes, str, Parsed]]) -> str:
-    """The name of the archive holding the bytes of all `files`: their contents'."""
-    return f"{ARCHIVE}{_digest([sha256 for _, _, _, sha256, _ in files])[:16]}.zip"
-
-
 def _write_archive(
-    staging: Path,
+    path: Path,
     files: list[tuple[SourceFile, str, bytes, str, Parsed]],
     fetched_at: datetime,
 ) -> None:
-    """The bytes of all `files` in one uncompressed ZIP archive in `staging`, each under its
+    """The bytes of all `files` in one uncompressed ZIP archive at `path`, each under its
     file name, dated `fetched_at` (the same files fetched at the same moment give the same
     archive bytes)."""
     moment = fetched_at.astimezone(UTC).timetuple()[:6]
-    with zipfile.ZipFile(staging / _archive_name(files), "w", zipfile.ZIP_STORED) as archive:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
         for spec, _, content, _, _ in files:
             archive.writestr(zipfile.ZipInfo(spec.name, date_time=moment), content)
 
@@ -336,17 +336,12 @@ def _with_origin(rows: pl.DataFrame, sha256: str, as_of: date) -> pl.DataFrame:
     return rows.with_columns(pl.lit(sha256).alias("file_sha256"), pl.lit(as_of).alias("as_of"))
 
 
-def _together_name(files: list[tuple[SourceFile, str, bytes, str, Parsed]]) -> str:
-    """The name of the Parquet file holding the parsed rows of all `files`: their contents'."""
-    return f"{TOGETHER}{_digest([sha256 for _, _, _, sha256, _ in files])[:16]}.parquet"
-
-
 def _write_together(
-    staging: Path,
+    path: Path,
     files: list[tuple[SourceFile, str, bytes, str, Parsed]],
     fetched_at: datetime,
 ) -> None:
-    """One Parquet file in `staging` with the parsed rows of all `files` (`_together_name`)."""
+    """One Parquet file at `path` with the parsed rows of all `files`."""
     shas = [sha256 for _, _, _, sha256, _ in files]
     rows = pl.concat([parsed.rows for *_, parsed in files], how="diagonal_relaxed")
     # Each file's sha256 and as_of gathered over its rows after the concat, not a literal
@@ -357,7 +352,7 @@ def _write_together(
         {"file_sha256": shas, "as_of": [spec.as_of or fetched_at.date() for spec, *_ in files]},
         schema={"file_sha256": pl.String, "as_of": pl.Date},
     )[which]
-    rows.hstack(origin).write_parquet(staging / _together_name(files), compression="zstd")
+    rows.hstack(origin).write_parquet(path, compression="zstd")
 
 
 def read_entries(
