@@ -205,11 +205,11 @@ def store_all(
     staging = final.with_name(f".{final.name}.tmp-{os.getpid()}")
     staging.mkdir(parents=True, exist_ok=True)
     try:
-        shared = archive = None
+        rows_name = bytes_name = shared = archive = None
         if together:  # named by the digest of all their contents
             digest = _digest([sha256 for _, _, _, sha256, _ in files])[:16]
-            shared = f"{folder}/{TOGETHER}{digest}.parquet"
-            archive = f"{folder}/{ARCHIVE}{digest}.zip"
+            rows_name, bytes_name = f"{TOGETHER}{digest}.parquet", f"{ARCHIVE}{digest}.zip"
+            shared, archive = f"{folder}/{rows_name}", f"{folder}/{bytes_name}"
 
         def keep(item: tuple[SourceFile, str, bytes, str, Parsed]) -> ManifestEntry:
             spec, url, content, sha256, parsed = item
@@ -251,8 +251,7 @@ def store_all(
             with ThreadPoolExecutor(max_workers=4, thread_name_prefix="toll-store") as pool:
                 written = []
                 if together:
-                    rows_file = staging / PurePosixPath(shared).name
-                    bytes_file = staging / PurePosixPath(archive).name
+                    rows_file, bytes_file = staging / rows_name, staging / bytes_name
                     written.append(pool.submit(_write_together, rows_file, files, fetched_at))
                     written.append(pool.submit(_write_archive, bytes_file, files, fetched_at))
                 entries = list(pool.map(keep, files))
