@@ -29,6 +29,7 @@ import httpx
 REVIEWED_SHA256 = "8dc07b173ff9ad6068a601213174f6009cf7e66684e88d87f0fa20da3dbff876"
 # measured here: ready in 2-3 s; 30 s covers a loaded CI machine
 START_TIMEOUT_S = 30.0
+START_ATTEMPTS = 3
 
 
 def weed_binary() -> Path:
@@ -48,16 +49,29 @@ def weed_binary() -> Path:
     return found
 
 
-def _free_ports(count: int, ip: str = "127.0.0.1") -> list[int]:
-    # weed also listens on each port + 10000 (gRPC): keep both under 65536 and both free
+def _free_ports(
+    count: int, ip: str = "127.0.0.1", candidates: Iterator[int] | None = None
+) -> list[int]:
+    # weed also listens on each port + 10000 (gRPC): keep both under 65536, both free, and no
+    # port equal to another's gRPC port (a CI run picked master 28241 and volume 38241: "Port
+    # allocation failed: port 38241 for Volume ... is not available")
     ports: list[int] = []
-    while len(ports) < count:
+    claimed: set[int] = set()
+    for port in candidates or _ports_the_kernel_offers(ip):
+        pair = {port, port + 10000}
+        if port + 10000 < 65536 and not pair & claimed and _free(port + 10000, ip):
+            ports.append(port)
+            claimed |= pair
+            if len(ports) == count:
+                return ports
+    raise RuntimeError(f"no {count} free port pairs on {ip}")
+
+
+def _ports_the_kernel_offers(ip: str) -> Iterator[int]:
+    while True:
         with socket.socket() as probe:
             probe.bind((ip, 0))
-            port = probe.getsockname()[1]
-        if port + 10000 < 65536 and port not in ports and _free(port + 10000, ip):
-            ports.append(port)
-    return ports
+            yield probe.getsockname()[1]
 
 
 def _free(port: int, ip: str) -> bool:
@@ -74,44 +88,72 @@ def seaweed_server(ip: str = "127.0.0.1") -> Iterator[str]:
     """The endpoint URL of a SeaweedFS S3 server on `ip`, loopback by default, or a bridge
     the test made (stopped and removed on exit)."""
     binary = weed_binary()
-    s3, master, volume, filer, admin = _free_ports(5, ip)
     with tempfile.TemporaryDirectory(prefix="toll-seaweed-") as folder:
-        log = open(Path(folder) / "weed.log", "wb")  # noqa: SIM115 - closed in finally
-        data = Path(folder) / "data"
-        data.mkdir()
-        process = subprocess.Popen(
-            [
-                str(binary),
-                "mini",
-                f"-dir={data}",
-                f"-ip={ip}",
-                f"-ip.bind={ip}",
-                f"-s3.port={s3}",
-                f"-master.port={master}",
-                f"-volume.port={volume}",
-                f"-filer.port={filer}",
-                f"-admin.port={admin}",
-                "-admin.ui=false",
-                "-webdav=false",
-                "-s3.port.iceberg=0",
-                "-s3.port.lance=0",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: stopped whole on exit
-        )
-        endpoint = f"http://{ip}:{s3}"
+        process, endpoint = _start(binary, ip, Path(folder))
         try:
-            _wait_ready(process, endpoint, Path(folder) / "weed.log")
             yield endpoint
         finally:
-            try:
-                os.killpg(process.pid, signal.SIGTERM)
-                process.wait(timeout=10)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
-            log.close()
+            _stop(process)
+
+
+def _start(binary: Path, ip: str, folder: Path) -> tuple[subprocess.Popen, str]:
+    # a port found free can be taken by another process before weed binds it: try fresh ports
+    for attempt in range(1, START_ATTEMPTS + 1):
+        s3, master, volume, filer, admin = _free_ports(5, ip)
+        data = folder / f"data-{attempt}"
+        data.mkdir()
+        log_path = folder / f"weed-{attempt}.log"
+        with open(log_path, "wb") as log:
+            process = subprocess.Popen(
+                [
+                    str(binary),
+                    "mini",
+                    f"-dir={data}",
+                    f"-ip={ip}",
+                    f"-ip.bind={ip}",
+                    f"-s3.port={s3}",
+                    f"-master.port={master}",
+                    f"-volume.port={volume}",
+                    f"-filer.port={filer}",
+                    f"-admin.port={admin}",
+                    "-admin.ui=false",
+                    "-webdav=false",
+                    "-s3.port.iceberg=0",
+                    "-s3.port.lance=0",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: stopped whole on exit
+            )
+        endpoint = f"http://{ip}:{s3}"
+        try:
+            _wait_ready(process, endpoint, log_path)
+        except RuntimeError:
+            _stop(process)
+            if attempt < START_ATTEMPTS and _port_taken(log_path):
+                continue
+            raise
+        return process, endpoint
+    raise AssertionError("unreachable")
+
+
+def _port_taken(log: Path) -> bool:
+    text = _tail(log)
+    return "Port allocation failed" in text or "address already in use" in text
+
+
+def _stop(process: subprocess.Popen) -> None:
+    # the whole group: weed mini starts several servers; it may already have exited
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            process.wait(timeout=10)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def _wait_ready(process: subprocess.Popen, endpoint: str, log: Path) -> None:
