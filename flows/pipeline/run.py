@@ -8,6 +8,7 @@ merges its partitions into the current snapshot's).
 from __future__ import annotations
 
 import atexit
+import functools
 import importlib
 import logging
 import shutil
@@ -209,11 +210,14 @@ def import_slow_modules() -> None:
             return
 
 
+@functools.cache
 def warm_imports() -> threading.Thread:
     """`import_slow_modules` in a background thread, waited for at exit: a run that fails
     within a second ends while GX is still being imported, and a process that exits under a
     thread inside a C library (OpenSSL, see flows/ops/local_api.py `LocalApi.close`) can be
-    killed by a signal instead of ending with its own message and status."""
+    killed by a signal instead of ending with its own message and status. Once per process:
+    the modules stay imported, so later runs in it (a backfill's days) add no thread or
+    exit handler."""
     thread = threading.Thread(target=import_slow_modules, name="toll-warm-imports", daemon=True)
     thread.start()
     atexit.register(thread.join)
