@@ -11,6 +11,7 @@ It serves the tests on loopback (or a bridge a test made) only and is never ship
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -21,7 +22,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -83,7 +83,7 @@ def _free(port: int, ip: str) -> bool:
     return True
 
 
-@contextmanager
+@contextlib.contextmanager
 def seaweed_server(ip: str = "127.0.0.1") -> Iterator[str]:
     """The endpoint URL of a SeaweedFS S3 server on `ip`, loopback by default, or a bridge
     the test made (stopped and removed on exit)."""
@@ -144,16 +144,14 @@ def _port_taken(log: Path) -> bool:
 
 def _stop(process: subprocess.Popen) -> None:
     # the whole group: weed mini starts several servers; it may already have exited
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            pass
-        try:
-            process.wait(timeout=10)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
 
 
 def _wait_ready(process: subprocess.Popen, endpoint: str, log: Path) -> None:

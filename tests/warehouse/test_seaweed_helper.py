@@ -12,7 +12,7 @@ from helpers import seaweed_s3
 
 def test_no_picked_port_is_another_ports_grpc_port():
     # weed listens on port and port + 10000; a CI run picked master 28241 and volume 38241
-    offered = _free_ephemeral_pair_base()
+    offered = _base_port_with_free_neighbours()
     ports = seaweed_s3._free_ports(2, candidates=iter([offered, offered + 10000, offered + 1]))
     assert ports == [offered, offered + 1]
 
@@ -24,7 +24,7 @@ def test_picked_ports_are_free_and_below_65536():
     assert all(port + 10000 < 65536 for port in ports)
 
 
-def _free_ephemeral_pair_base() -> int:
+def _base_port_with_free_neighbours() -> int:
     # a port whose +1, +10000 and +10001 are free too, so only the rule under test can refuse one
     for port in range(20000, 30000, 7):
         if all(
